@@ -1,0 +1,353 @@
+package apipod
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// DefaultBaseURL is the production API.
+const DefaultBaseURL = "https://api.apipod.ai"
+
+// maxAPIBody bounds how much of an API answer is read; answers are small JSON.
+const maxAPIBody = 1 << 20
+
+// maxRetryAfter caps a server-suggested wait so a bogus header cannot stall a run.
+const maxRetryAfter = 2 * time.Minute
+
+// Client talks to the APIPod API. The zero value is not usable; use NewClient.
+type Client struct {
+	BaseURL string
+	apiKey  string
+	// HTTP sends API requests; the key is set on these only.
+	HTTP *http.Client
+	// Files fetches result files, which live on other hosts: it never sees the key.
+	Files *http.Client
+	// Retry bounds the retries of one API request or download.
+	Retry RetryPolicy
+	// RequestTimeout bounds one API request attempt.
+	RequestTimeout time.Duration
+	// MaxDownloadBytes cuts off a result file larger than this.
+	MaxDownloadBytes int64
+	// Sleep waits between retries; tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRetry, when set, is told about every retry before its wait.
+	OnRetry func(op string, err error, wait time.Duration)
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// RetryPolicy is the backoff between retries of one request.
+type RetryPolicy struct {
+	Attempts int           // total tries, including the first
+	Initial  time.Duration // first wait
+	Max      time.Duration // longest wait
+}
+
+// NewClient returns a client for baseURL authenticating with apiKey.
+func NewClient(baseURL, apiKey string) *Client {
+	return &Client{
+		BaseURL:          strings.TrimRight(baseURL, "/"),
+		apiKey:           apiKey,
+		HTTP:             &http.Client{},
+		Files:            &http.Client{},
+		Retry:            RetryPolicy{Attempts: 8, Initial: 500 * time.Millisecond, Max: 30 * time.Second},
+		RequestTimeout:   60 * time.Second,
+		MaxDownloadBytes: 2 << 30,
+		Sleep:            sleepCtx,
+		UserAgent:        "apipod-batch",
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Created is the answer to a create request.
+type Created struct {
+	TaskID    string
+	RequestID string
+	Cost      string // X-Request-Cost, as sent
+	Replayed  bool   // the API replayed a stored answer for the idempotency key
+}
+
+// Task is the state of a task as the status route reports it.
+type Task struct {
+	ID           string
+	Status       string // pending, processing, completed, failed, cancelled, or a newer value kept verbatim
+	Progress     int
+	Result       []string
+	CompletedAt  time.Time
+	ErrorCode    string
+	ErrorMessage string
+	RequestID    string
+}
+
+// The task statuses of the API.
+const (
+	StatusPending    = "pending"
+	StatusProcessing = "processing"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+	StatusCancelled  = "cancelled"
+)
+
+// Done reports whether the task has reached a state it will not leave. A
+// completed task without results is still finalising, so not done.
+func (t *Task) Done() bool {
+	switch t.Status {
+	case StatusCompleted:
+		return len(t.Result) > 0
+	case StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Create submits a generation task. body is the JSON request; key is the
+// attempt's idempotency key, reused unchanged on every retry so the API
+// replays instead of creating a second task.
+func (c *Client) Create(ctx context.Context, kind Kind, body []byte, key string) (*Created, error) {
+	var out Created
+	err := c.do(ctx, "create", func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+kind.CreatePath(), bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		return req, nil
+	}, func(h http.Header, data json.RawMessage) error {
+		var d struct {
+			TaskID string `json:"task_id"`
+		}
+		if err := json.Unmarshal(data, &d); err != nil || d.TaskID == "" {
+			return fmt.Errorf("answer has no task_id")
+		}
+		out = Created{TaskID: d.TaskID, RequestID: h.Get("X-Request-ID"), Cost: h.Get("X-Request-Cost"),
+			Replayed: h.Get("X-Idempotent-Replay") == "true"}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Status reads the state of a task.
+func (c *Client) Status(ctx context.Context, kind Kind, taskID string) (*Task, error) {
+	var out Task
+	err := c.do(ctx, "status", func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+kind.StatusPath(taskID), nil)
+	}, func(h http.Header, data json.RawMessage) error {
+		var d struct {
+			TaskID       string   `json:"task_id"`
+			Status       string   `json:"status"`
+			Progress     int      `json:"progress"`
+			Result       []string `json:"result"`
+			CompletedAt  int64    `json:"completed_at"`
+			Error        string   `json:"error"`
+			ErrorCode    string   `json:"error_code"`
+			ErrorMessage string   `json:"error_message"`
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			return fmt.Errorf("decode task: %w", err)
+		}
+		if d.Status == "" {
+			return fmt.Errorf("answer has no status")
+		}
+		out = Task{ID: d.TaskID, Status: d.Status, Progress: d.Progress, Result: d.Result,
+			ErrorCode: d.ErrorCode, ErrorMessage: d.ErrorMessage, RequestID: h.Get("X-Request-ID")}
+		if out.ID == "" {
+			out.ID = taskID
+		}
+		if out.ErrorMessage == "" {
+			out.ErrorMessage = d.Error
+		}
+		if d.CompletedAt > 0 {
+			out.CompletedAt = time.Unix(d.CompletedAt, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// do sends a request built by build until it succeeds, fails for good or the
+// retry policy runs out, and hands the envelope's data to decode.
+func (c *Client) do(ctx context.Context, op string, build func(context.Context) (*http.Request, error),
+	decode func(http.Header, json.RawMessage) error) error {
+	b := c.backoff()
+	for try := 1; ; try++ {
+		err := c.once(ctx, op, build, decode)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait, retry := c.retryWait(b, err)
+		if !retry || try >= c.Retry.Attempts {
+			return err
+		}
+		if c.OnRetry != nil {
+			c.OnRetry(op, err, wait)
+		}
+		if err := c.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Client) backoff() *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = c.Retry.Initial
+	b.MaxInterval = c.Retry.Max
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return b
+}
+
+// retryWait decides whether err is worth another try and how long to wait:
+// the backoff's next step, or the server's Retry-After when that is longer.
+func (c *Client) retryWait(b *backoff.ExponentialBackOff, err error) (time.Duration, bool) {
+	wait := b.NextBackOff()
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		if !apiErr.Retryable() {
+			return 0, false
+		}
+		if apiErr.RetryAfter > 0 {
+			wait = apiErr.RetryAfter
+		}
+		return wait, true
+	}
+	var perm *permanentError
+	if errors.As(err, &perm) {
+		return 0, false
+	}
+	// Transport errors (refused, reset, timeout, a closed connection) are
+	// worth retrying: create carries its idempotency key, status is a read.
+	return wait, true
+}
+
+// permanentError is an answer that cannot be understood; retrying will not help.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func (c *Client) once(ctx context.Context, op string, build func(context.Context) (*http.Request, error),
+	decode func(http.Header, json.RawMessage) error) error {
+	ctx, cancel := context.WithTimeout(ctx, c.RequestTimeout)
+	defer cancel()
+	req, err := build(ctx)
+	if err != nil {
+		return &permanentError{err}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.UserAgent)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIBody))
+	if err != nil {
+		return fmt.Errorf("%s: read answer: %w", op, err)
+	}
+	env, apiErr := parseEnvelope(op, resp, raw)
+	if apiErr != nil {
+		return apiErr
+	}
+	if err := decode(resp.Header, env.Data); err != nil {
+		return &permanentError{fmt.Errorf("%s: %w (request %s)", op, err, resp.Header.Get("X-Request-ID"))}
+	}
+	return nil
+}
+
+type envelope struct {
+	Code    *int            `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+	Error   *struct {
+		Message string `json:"message"`
+		Code    any    `json:"code"`
+	} `json:"error"`
+}
+
+// parseEnvelope normalises both error envelopes of the API into *APIError:
+// the machine code comes from error.code, then data.error_code.
+func parseEnvelope(op string, resp *http.Response, raw []byte) (*envelope, *APIError) {
+	var env envelope
+	jsonErr := json.Unmarshal(raw, &env)
+	status := resp.StatusCode
+	if status == http.StatusOK && jsonErr == nil && (env.Code == nil || *env.Code == 200) && env.Error == nil {
+		return &env, nil
+	}
+	e := &APIError{Op: op, HTTPStatus: status, RequestID: resp.Header.Get("X-Request-ID"),
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+	if status == http.StatusOK && env.Code != nil {
+		e.HTTPStatus = *env.Code
+	}
+	if jsonErr != nil {
+		e.Message = strings.TrimSpace(http.StatusText(status))
+		if status == http.StatusOK {
+			e.HTTPStatus = http.StatusBadGateway
+			e.Message = "answer is not JSON"
+		}
+		return nil, e
+	}
+	e.Message = env.Message
+	if env.Error != nil {
+		e.Message = env.Error.Message
+		if s, ok := env.Error.Code.(string); ok {
+			e.Code = s
+		}
+	}
+	if e.Code == "" && len(env.Data) > 0 {
+		var d struct {
+			ErrorCode string `json:"error_code"`
+		}
+		if json.Unmarshal(env.Data, &d) == nil {
+			e.Code = d.ErrorCode
+		}
+	}
+	return nil, e
+}
+
+// parseRetryAfter reads delta-seconds (decimals accepted) or an HTTP date.
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 && !math.IsNaN(secs) {
+		d = time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return max(0, min(d, maxRetryAfter))
+}

@@ -1,0 +1,238 @@
+package apipod
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// FieldError is one rejected part of a create request. Field is "model",
+// "prompt" or a parameter name.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// referencePrefix marks a job reference that is resolved only at run time;
+// such list items are checked once they hold real URLs.
+const referencePrefix = "${jobs."
+
+// CheckRequest checks a create request for a model against the registry and
+// returns every problem, or nil. An unknown model is one problem naming the
+// closest known ids.
+func CheckRequest(model, prompt string, params map[string]any) []FieldError {
+	m, ok := LookupModel(model)
+	if !ok {
+		msg := fmt.Sprintf("unknown model %q", model)
+		if id := ResolveAlias(model); id != "" {
+			msg += fmt.Sprintf("; it is called %q", id)
+		} else if s := SuggestModels(model); len(s) > 0 {
+			msg += "; did you mean " + quoteList(s) + "?"
+		}
+		return []FieldError{{Field: "model", Message: msg + " (apipod-batch models lists them all)"}}
+	}
+	var errs []FieldError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	n := utf8.RuneCountInString(prompt)
+	if m.PromptMax > 0 && n > m.PromptMax {
+		add("prompt", "is %d characters; %s allows at most %d", n, m.ID, m.PromptMax)
+	}
+	if strings.TrimSpace(prompt) == "" || n < m.PromptMin {
+		add("prompt", "is empty; %s needs a prompt", m.ID)
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := m.Param(name)
+		if p == nil {
+			add(name, "is not a parameter of %s; it takes %s", m.ID, paramNames(m))
+			continue
+		}
+		if msg := p.check(m, params[name]); msg != "" {
+			add(name, "%s", msg)
+		}
+	}
+	for _, r := range m.Required {
+		if _, ok := params[r]; !ok {
+			add(r, "is required by %s", m.ID)
+		}
+	}
+	if m.NeedsReference && listLen(params["image_urls"])+listLen(params["video_urls"])+listLen(params["audio_urls"]) == 0 {
+		add("image_urls", "%s needs at least one reference: image_urls, video_urls or audio_urls", m.ID)
+	}
+	if listLen(params["audio_urls"]) > 0 && listLen(params["image_urls"])+listLen(params["video_urls"]) == 0 {
+		add("audio_urls", "audio cannot be given on its own; add image_urls or video_urls")
+	}
+	return errs
+}
+
+// ValidateBody checks a decoded JSON create body, as the API does.
+func ValidateBody(body map[string]any) []FieldError {
+	model, _ := body["model"].(string)
+	prompt, ok := body["prompt"].(string)
+	if !ok {
+		return []FieldError{{Field: "prompt", Message: "is required and must be a string"}}
+	}
+	params := make(map[string]any, len(body))
+	for k, v := range body {
+		if k != "model" && k != "prompt" {
+			params[k] = v
+		}
+	}
+	return CheckRequest(model, prompt, params)
+}
+
+func (p *Param) check(m *Model, v any) string {
+	switch p.Type {
+	case TypeString:
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Sprintf("want a string, got %s", describe(v))
+		}
+		if len(p.Enum) > 0 && !contains(p.Enum, s) {
+			return fmt.Sprintf("%q is not allowed for %s; use one of %s", s, m.ID, strings.Join(p.Enum, ", "))
+		}
+	case TypeInteger:
+		i, ok := asInt(v)
+		if !ok {
+			return fmt.Sprintf("want an integer, got %s", describe(v))
+		}
+		if (p.Min != nil && i < *p.Min) || (p.Max != nil && i > *p.Max) ||
+			(len(p.Enum) > 0 && !contains(p.Enum, strconv.Itoa(i))) {
+			return fmt.Sprintf("%d is out of range for %s; use %s", i, m.ID, p.rangeText())
+		}
+	case TypeBoolean:
+		if _, ok := v.(bool); !ok {
+			return fmt.Sprintf("want true or false, got %s", describe(v))
+		}
+	case TypeURLs:
+		items, ok := v.([]any)
+		if !ok {
+			if ss, ok2 := v.([]string); ok2 {
+				for _, s := range ss {
+					items = append(items, s)
+				}
+				ok = true
+			}
+		}
+		if !ok {
+			return fmt.Sprintf("want a list of URLs, got %s", describe(v))
+		}
+		if p.MaxItems > 0 && len(items) > p.MaxItems {
+			return fmt.Sprintf("has %d items; %s allows at most %d", len(items), m.ID, p.MaxItems)
+		}
+		for i, it := range items {
+			s, ok := it.(string)
+			if !ok {
+				return fmt.Sprintf("item %d: want a URL string, got %s", i, describe(it))
+			}
+			if msg := checkURL(m, s); msg != "" {
+				return fmt.Sprintf("item %d: %s", i, msg)
+			}
+		}
+	}
+	return ""
+}
+
+func checkURL(m *Model, s string) string {
+	switch {
+	case strings.HasPrefix(s, "https://"), strings.HasPrefix(s, "http://"):
+		if len(s) <= len("https://") {
+			return fmt.Sprintf("%q is not a URL", s)
+		}
+		return ""
+	case strings.HasPrefix(s, referencePrefix):
+		return ""
+	case strings.HasPrefix(s, "assetId://"):
+		if m.AssetIDs {
+			return ""
+		}
+		return fmt.Sprintf("%q: assetId:// references work only with Seedance models; give an http(s) URL", s)
+	}
+	return fmt.Sprintf("%q is not an http(s) URL; local files must be uploaded somewhere reachable and given by URL", s)
+}
+
+func (p *Param) rangeText() string {
+	if p.Min != nil && p.Max != nil {
+		return fmt.Sprintf("%d to %d", *p.Min, *p.Max)
+	}
+	return "one of " + strings.Join(p.Enum, ", ")
+}
+
+// asInt accepts integers as YAML decodes them (int) and as JSON does (float64).
+func asInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<31 {
+			return int(n), true
+		}
+	}
+	return 0, false
+}
+
+func listLen(v any) int {
+	switch l := v.(type) {
+	case []any:
+		return len(l)
+	case []string:
+		return len(l)
+	}
+	return 0
+}
+
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return fmt.Sprintf("string %q", x)
+	case bool:
+		return fmt.Sprintf("boolean %v", x)
+	case int, int64, float64:
+		return fmt.Sprintf("number %v", x)
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "a map"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func paramNames(m *Model) string {
+	names := make([]string, len(m.Params))
+	for i, p := range m.Params {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, " or ")
+}

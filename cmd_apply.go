@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/apipod/apipodtest"
+	"github.com/apipod/apipod-batch/lockfile"
+	"github.com/apipod/apipod-batch/report"
+	"github.com/apipod/apipod-batch/runner"
+)
+
+// applyOptions are the inputs of `apply`.
+type applyOptions struct {
+	global      *globalOptions
+	manifest    string
+	parallelism int
+	sandbox     bool
+	yes         bool
+
+	streams *streams
+	getenv  func(string) string
+	// interactive says whether to ask before paid work: stdin and stderr are terminals.
+	interactive bool
+	now         func() time.Time
+}
+
+func newApplyCmd(g *globalOptions, s *streams) *cobra.Command {
+	opts := &applyOptions{global: g, streams: s, getenv: os.Getenv, now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "apply [MANIFEST]",
+		Short: "Generate every job that is not done yet, then print a summary",
+		Long: "apply submits the manifest's jobs that are new, changed or failed, resumes tasks left in\n" +
+			"flight, downloads every output and records it all in the lockfile beside the manifest.\n" +
+			"The API key is read from APIPOD_API_KEY; APIPOD_BASE_URL overrides the API's address.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.manifest = manifestArg(args)
+			opts.interactive = isTerminal(s.in) && isTerminal(s.err)
+			return runApply(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&opts.parallelism, "parallelism", "p", 0, "tasks in flight at once (overrides settings.parallelism)")
+	f.BoolVar(&opts.sandbox, "sandbox", false, "run against the built-in APIPod simulator: no key, no cost")
+	f.BoolVarP(&opts.yes, "yes", "y", false, "do not ask for confirmation before paid work")
+	return cmd
+}
+
+// sandboxKey is the key of the in-process simulator; it grants nothing real.
+const sandboxKey = "sk-sandbox"
+
+func runApply(ctx context.Context, opts *applyOptions) error {
+	if opts.parallelism < 0 {
+		return fmt.Errorf("--parallelism %d: want a positive number", opts.parallelism)
+	}
+	m, err := loadManifest(opts.manifest, opts.global)
+	if err != nil {
+		return err
+	}
+	var api *apipod.Client
+	backend := ""
+	if opts.sandbox {
+		srv := apipodtest.NewServer(sandboxOptions())
+		defer srv.Close()
+		api = apipod.NewClient(srv.URL, sandboxKey)
+		backend = "sandbox"
+	} else {
+		key := opts.getenv("APIPOD_API_KEY")
+		if key == "" {
+			return &missingKeyError{}
+		}
+		base := opts.getenv("APIPOD_BASE_URL")
+		if base == "" {
+			base = apipod.DefaultBaseURL
+		}
+		api = apipod.NewClient(base, key)
+	}
+
+	store, err := lockfile.Open(lockfile.Path(opts.manifest), lockfile.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var plan *runner.Plan
+	store.View(func(f *lockfile.File) {
+		plan, err = runner.MakePlan(m, f, runner.PlanOptions{Backend: backend, Now: opts.now()})
+	})
+	if err != nil {
+		return err
+	}
+	log := newLineLog(opts.streams.err, opts.now)
+	log.plan(plan)
+	if plan.Pending() && opts.interactive && !opts.yes && !opts.sandbox {
+		ok, err := confirm(opts.streams.in, opts.streams.err, "Submit paid generation tasks to APIPod?")
+		if err != nil || !ok {
+			return errors.Join(errors.New("apply cancelled; nothing was sent"), err)
+		}
+	}
+
+	api.OnRetry = log.retry
+	res, err := runner.Apply(ctx, runner.Config{
+		Manifest: m, Store: store, API: api, Plan: plan, Backend: backend,
+		Parallelism: opts.parallelism, Observer: log, Now: opts.now,
+	})
+	if cerr := store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("write lockfile: %w", cerr)
+	}
+	if res != nil {
+		var view report.View = &report.HumanView{W: opts.streams.out}
+		if opts.global.json {
+			view = &report.JSONView{W: opts.streams.out}
+		}
+		if verr := view.Summary(report.Summarize(res)); verr != nil && err == nil {
+			err = verr
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(opts.streams.err, "apipod-batch: interrupted; tasks in flight are recorded in the lockfile and resume on the next apply")
+		return &exitCodeError{exitInterrupted}
+	case err != nil:
+		return err
+	case res.Failed():
+		return &exitCodeError{exitError}
+	}
+	return nil
+}
+
+// missingKeyError is apply without a key and without --sandbox.
+type missingKeyError struct{}
+
+func (*missingKeyError) Error() string { return "APIPOD_API_KEY is not set" }
+func (*missingKeyError) Hint() string {
+	return "export APIPOD_API_KEY=<your key> (from the APIPod console), or try the simulator with --sandbox"
+}
+
+// sandboxOptions make the in-process simulator quick enough to watch: images
+// take one to three seconds, videos four to eight.
+func sandboxOptions() apipodtest.Options {
+	return apipodtest.Options{
+		Duration: func(model string, kind apipod.Kind, body map[string]any) time.Duration {
+			h := 0
+			for _, c := range fmt.Sprint(body["prompt"]) {
+				h = (h*31 + int(c)) & 0xffff
+			}
+			if kind == apipod.KindVideo {
+				return 4*time.Second + time.Duration(h%4000)*time.Millisecond
+			}
+			return time.Second + time.Duration(h%2000)*time.Millisecond
+		},
+	}
+}
+
+// confirm asks a yes/no question on a terminal.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprintf(out, "%s Only 'yes' is accepted: ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return false, err
+	}
+	return strings.TrimSpace(line) == "yes", nil
+}

@@ -1,0 +1,105 @@
+package manifest
+
+import (
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	settingsKeys = []string{"parallelism", "output_dir", "timeout", "retries", "poll", "allow_unknown_models"}
+	pollKeys     = []string{"initial", "max"}
+)
+
+func defaultSettings() Settings {
+	return Settings{
+		Parallelism: 4,
+		OutputDir:   "out",
+		Retries:     2,
+		Poll:        Poll{Initial: 2 * time.Second, Max: 30 * time.Second},
+	}
+}
+
+// settings reads the settings mapping; output_dir may use ${var.NAME}.
+func (p *parser) settings(n *yaml.Node, vars map[string]string) Settings {
+	s := defaultSettings()
+	if isNull(n) || !p.isMapping(n, "settings", "") {
+		return s
+	}
+	for _, e := range p.entries(n, "settings", "") {
+		field := "settings." + e.name
+		switch e.name {
+		case "parallelism":
+			if v, ok := p.integer(e.val, field, ""); ok && v < 1 {
+				p.add(p.pos(e.val), "", "%s: must be at least 1, got %d", field, v)
+			} else if ok {
+				s.Parallelism = v
+			}
+		case "retries":
+			if v, ok := p.integer(e.val, field, ""); ok && v < 0 {
+				p.add(p.pos(e.val), "", "%s: must be 0 or more, got %d", field, v)
+			} else if ok {
+				s.Retries = v
+			}
+		case "output_dir":
+			if v, ok := p.str(e.val, field, ""); ok {
+				s.OutputDir = p.outputDir(e.val, v, vars)
+			}
+		case "timeout":
+			if d, ok := p.duration(e.val, field, ""); ok {
+				s.Timeout = d
+			}
+		case "poll":
+			s.Poll = p.poll(e.val, s.Poll)
+		case "allow_unknown_models":
+			if b, ok := p.boolean(e.val, field, ""); ok {
+				s.AllowUnknownModels = b
+			}
+		default:
+			p.unknownKey(e.key, "settings", "", settingsKeys)
+		}
+	}
+	return s
+}
+
+// outputDir interpolates the output_dir setting and checks it is not empty.
+func (p *parser) outputDir(n *yaml.Node, v string, vars map[string]string) string {
+	in := interp{vars: vars}
+	out, _, problems := in.expand(v, p.pos(n), noRefs)
+	for _, msg := range problems {
+		p.add(p.pos(n), "", "settings.output_dir: %s", msg)
+	}
+	if out == "" {
+		p.add(p.pos(n), "", "settings.output_dir: must not be empty (use . for the manifest's folder)")
+		return defaultSettings().OutputDir
+	}
+	return out
+}
+
+// poll reads settings.poll over the defaults in def.
+func (p *parser) poll(n *yaml.Node, def Poll) Poll {
+	if !p.isMapping(n, "settings.poll", "") {
+		return def
+	}
+	out := def
+	for _, e := range p.entries(n, "settings.poll", "") {
+		field := "settings.poll." + e.name
+		switch e.name {
+		case "initial":
+			if d, ok := p.duration(e.val, field, ""); ok {
+				out.Initial = d
+			}
+		case "max":
+			if d, ok := p.duration(e.val, field, ""); ok {
+				out.Max = d
+			}
+		default:
+			p.unknownKey(e.key, "settings.poll", "", pollKeys)
+		}
+	}
+	if out.Initial > out.Max {
+		p.add(p.pos(n), "", "settings.poll: initial (%s) is longer than max (%s)", out.Initial, out.Max)
+		return def
+	}
+	return out
+}

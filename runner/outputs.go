@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/lockfile"
+	"github.com/apipod/apipod-batch/manifest"
+)
+
+// startDownload fetches a completed job's results. After a fresh completion
+// it runs in the background so the generation slot is free at once; for a
+// plan's Download step (recorded results, lost files) it runs inline and
+// reports false when the URLs have expired, so the caller can regenerate.
+func (r *run) startDownload(ctx context.Context, st *Step, jr *JobResult, inline bool) bool {
+	var results []string
+	r.cfg.Store.View(func(f *lockfile.File) { results = append(results, f.Jobs[st.Job.ID].Results...) })
+	if !inline {
+		r.downloads.Add(1)
+		go func() {
+			defer r.downloads.Done()
+			r.downloadAll(r.dlCtx, st, jr, results)
+		}()
+		return true
+	}
+	err := r.downloadAll(ctx, st, jr, results)
+	var de *apipod.DownloadError
+	if errors.As(err, &de) && de.Expired {
+		jr.State, jr.Err = StatePending, nil
+		return false
+	}
+	return true
+}
+
+// downloadAll writes every result of a job and records the outputs; the job
+// is done when all are on disk.
+func (r *run) downloadAll(ctx context.Context, st *Step, jr *JobResult, results []string) error {
+	select {
+	case r.dlSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.dlSem }()
+	outputs := make([]lockfile.Output, 0, len(results))
+	paths := make([]string, 0, len(results))
+	for n, url := range results {
+		d, err := r.cfg.API.Download(ctx, url, func(ext string) (string, error) {
+			return outputPath(r.m, st.Job, n, ext)
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			var de *apipod.DownloadError
+			if errors.As(err, &de) && de.Expired && st.Action == Download {
+				return err
+			}
+			r.fail(st, jr, fmt.Errorf("output %d: %w", n, err), false)
+			return err
+		}
+		rel, err := filepath.Rel(r.m.Dir, d.Path)
+		if err != nil {
+			rel = d.Path
+		}
+		o := lockfile.Output{Path: filepath.ToSlash(rel), SHA256: d.SHA256, Bytes: d.Bytes}
+		if fi, err := os.Stat(d.Path); err == nil {
+			o.ModTime = fi.ModTime()
+		}
+		outputs = append(outputs, o)
+		paths = append(paths, o.Path)
+	}
+	r.cfg.Store.Update(func(f *lockfile.File) { f.Jobs[st.Job.ID].Outputs = outputs })
+	jr.State, jr.Outputs = StateDone, paths
+	r.emit(Event{Kind: EventDownloaded, Job: jr.ID, Model: jr.Model, TaskID: jr.TaskID, Outputs: len(outputs)})
+	return nil
+}
+
+// outputPath expands a job's output template for result n and makes sure
+// the path stays inside the output folder.
+func outputPath(m *manifest.Manifest, j *manifest.Job, n int, ext string) (string, error) {
+	repl := []string{"{job}", j.ID, "{n}", strconv.Itoa(n), "{ext}", ext, "{model}", j.Model}
+	for k, v := range j.Matrix {
+		repl = append(repl, "{matrix."+k+"}", v)
+	}
+	rel := filepath.FromSlash(strings.NewReplacer(repl...).Replace(j.Output))
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("output path %q leaves the output folder", rel)
+	}
+	return filepath.Join(m.OutputDir(), rel), nil
+}

@@ -1,0 +1,200 @@
+package runner
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/lockfile"
+	"github.com/apipod/apipod-batch/manifest"
+)
+
+// Action is what a plan does with one job.
+type Action int
+
+// The actions of a plan, per the lockfile's rerun rules.
+const (
+	Skip       Action = iota // done and intact: nothing to send
+	Create                   // not in the lockfile: generate
+	Regenerate               // spec changed, --replace, or outputs lost for good
+	Resume                   // a task is in flight: poll it, never resubmit
+	Retry                    // the last attempt failed or timed out: a new attempt
+	Download                 // outputs missing or changed while the URLs live
+)
+
+var actionNames = [...]string{"skip", "create", "regenerate", "resume", "retry", "download"}
+
+func (a Action) String() string { return actionNames[a] }
+
+// Symbol is the plan's one-character mark for the action.
+func (a Action) Symbol() string {
+	return [...]string{" ", "+", "~", "⟳", "!", "↻"}[a]
+}
+
+// Step is the plan for one job.
+type Step struct {
+	Job    *manifest.Job
+	Action Action
+	Reason string
+	spec   *spec
+}
+
+// Plan is what apply will do, one step per job in manifest order.
+type Plan struct {
+	Steps []*Step
+}
+
+// Counts returns how many steps have each action.
+func (p *Plan) Counts() map[Action]int {
+	c := make(map[Action]int)
+	for _, s := range p.Steps {
+		c[s.Action]++
+	}
+	return c
+}
+
+// Pending reports whether any step needs the network.
+func (p *Plan) Pending() bool {
+	for _, s := range p.Steps {
+		if s.Action != Skip {
+			return true
+		}
+	}
+	return false
+}
+
+// PlanOptions tunes planning.
+type PlanOptions struct {
+	// Backend names where tasks run: "" for the APIPod API, "sandbox" for the
+	// simulator. Work done by the other backend is regenerated.
+	Backend string
+	// Replace reports the jobs to regenerate even if they are done.
+	Replace func(id string) bool
+	// Now is the time against which result URLs expire.
+	Now time.Time
+}
+
+// MakePlan compares the manifest with the lockfile and the files on disk.
+// It sends nothing.
+func MakePlan(m *manifest.Manifest, lock *lockfile.File, opts PlanOptions) (*Plan, error) {
+	p := &Plan{Steps: make([]*Step, 0, len(m.Jobs))}
+	hashes := make(map[string]string, len(m.Jobs))
+	for _, j := range m.Jobs {
+		upstream := make([]string, 0, len(j.Needs))
+		for _, id := range j.Needs {
+			upstream = append(upstream, hashes[id])
+		}
+		sp, err := buildSpec(j, upstream)
+		if err != nil {
+			return nil, err
+		}
+		hashes[j.ID] = sp.hash
+		st := &Step{Job: j, spec: sp}
+		st.Action, st.Reason = decide(m.Dir, j, sp, lock.Jobs[j.ID], opts)
+		p.Steps = append(p.Steps, st)
+	}
+	return p, nil
+}
+
+func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanOptions) (Action, string) {
+	if lj == nil {
+		return Create, "new"
+	}
+	if opts.Replace != nil && opts.Replace(j.ID) {
+		return Regenerate, "--replace"
+	}
+	if lj.SpecHash != sp.hash {
+		return Regenerate, "spec changed"
+	}
+	if lj.Backend != opts.Backend {
+		if lj.Backend == "sandbox" {
+			return Regenerate, "made by the sandbox"
+		}
+		return Regenerate, "made by the APIPod API, now running in the sandbox"
+	}
+	last := lj.LastAttempt()
+	if last != nil && inFlight(last.Status) {
+		return Resume, "in flight since " + last.SubmittedAt.Local().Format("15:04:05")
+	}
+	if len(lj.Results) > 0 && last != nil && last.Status == apipod.StatusCompleted {
+		problem := checkOutputs(root, lj)
+		switch {
+		case problem == "":
+			return Skip, "up to date"
+		case opts.Now.Before(lj.ExpiresAt):
+			return Download, problem
+		default:
+			return Regenerate, problem + " and the result URLs expired"
+		}
+	}
+	if last != nil {
+		msg := last.Status
+		if last.ErrorMessage != "" {
+			msg += ": " + last.ErrorMessage
+		}
+		return Retry, "last attempt " + msg
+	}
+	return Create, "never submitted"
+}
+
+// inFlight reports whether an attempt may still finish upstream. Statuses
+// this version does not know are taken as in flight: polling again is safe,
+// resubmitting is not.
+func inFlight(status string) bool {
+	switch status {
+	case apipod.StatusCompleted, apipod.StatusFailed, apipod.StatusCancelled, statusTimedOut, statusLost:
+		return false
+	}
+	return true
+}
+
+// Attempt statuses the runner adds to the API's.
+const (
+	statusSubmitting = "submitting" // the key is chosen; the create answer is not recorded yet
+	statusTimedOut   = "timed_out"  // the job's deadline passed while polling
+	statusLost       = "lost"       // the API no longer knows the task (404 on status)
+)
+
+// checkOutputs returns "" when every recorded output is on disk unchanged,
+// else what is wrong with the first that is not. A file whose size and
+// modification time match the record is trusted without rehashing.
+func checkOutputs(root string, lj *lockfile.Job) string {
+	if len(lj.Outputs) < len(lj.Results) {
+		return "download unfinished"
+	}
+	for _, o := range lj.Outputs {
+		path := filepath.Join(root, filepath.FromSlash(o.Path))
+		fi, err := os.Stat(path)
+		if err != nil {
+			return o.Path + " missing"
+		}
+		if fi.Size() != o.Bytes {
+			return fmt.Sprintf("%s changed (%d bytes, recorded %d)", o.Path, fi.Size(), o.Bytes)
+		}
+		if !o.ModTime.IsZero() && fi.ModTime().Equal(o.ModTime) {
+			continue
+		}
+		if sum, err := hashFile(path); err != nil || sum != o.SHA256 {
+			return o.Path + " modified"
+		}
+	}
+	return ""
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
