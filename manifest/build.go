@@ -63,10 +63,10 @@ func (p *parser) build(s *spec, vars, mx map[string]string, id string) *Job {
 	j.OutputPos = j.Pos
 	in := &interp{vars: vars, matrix: mx, job: s.id}
 	b := builder{p: p, in: in, spec: s}
-	j.Model, j.ModelPos = b.text("model", noRefs, true)
-	j.Prompt, j.PromptPos = b.text("prompt", someRefs, true)
+	j.Model, j.ModelPos, _ = b.text("model", noRefs, true)
+	j.Prompt, j.PromptPos, _ = b.text("prompt", someRefs, true)
 	j.promptRefs = b.hasRef
-	if out, pos := b.text("output", noRefs, false); pos.Line != 0 {
+	if out, pos, ok := b.text("output", noRefs, false); ok {
 		j.Output, j.OutputPos = out, pos
 	}
 	j.Tags = b.tags()
@@ -76,7 +76,7 @@ func (p *parser) build(s *spec, vars, mx map[string]string, id string) *Job {
 		if isNull(prm.val) {
 			continue // a null param removes the default one
 		}
-		if v, ok := b.value(prm.val, "params."+prm.name, prm.inherited, someRefs); ok {
+		if v, ok := b.value(prm.val, fieldName("params."+prm.name, prm.inherited), prm.inherited, someRefs); ok {
 			tmpl[prm.name] = v
 			j.Params[prm.name] = plain(v)
 			j.ParamPos[prm.name] = p.pos(prm.val)
@@ -110,32 +110,44 @@ func (b *builder) report(n *yaml.Node, inherited bool, format string, args ...an
 	b.p.add(b.p.pos(n), b.job(inherited), format, args...)
 }
 
-// text returns the interpolated value of a string field and its position;
-// the position is zero when the field is absent or unusable.
-func (b *builder) text(name string, mode refMode, required bool) (string, Pos) {
+// fieldName returns the name of a field for messages: one inherited from the
+// defaults is named as written there.
+func fieldName(name string, inherited bool) string {
+	if inherited {
+		return "defaults." + name
+	}
+	return name
+}
+
+// text returns the interpolated value of a string field, its position, and
+// whether it is set and free of problems.
+func (b *builder) text(name string, mode refMode, required bool) (string, Pos, bool) {
 	f, ok := b.spec.fields[name]
 	switch {
 	case !ok && required:
 		b.p.add(b.p.pos(b.spec.key), b.spec.id, "%s is missing; set it on the job or in defaults", name)
-		return "", Pos{}
+		return "", Pos{}, false
 	case !ok || !f.ok:
-		return "", Pos{}
+		return "", Pos{}, false
 	}
-	s := b.expand(f.val, name, f.inherited, mode)
+	field := fieldName(name, f.inherited)
+	s, ok := b.expand(f.val, field, f.inherited, mode)
 	if s == "" {
-		b.report(f.val, f.inherited, "%s: must not be empty", name)
+		b.report(f.val, f.inherited, "%s: must not be empty", field)
+		ok = false
 	}
-	return s, b.p.pos(f.val)
+	return s, b.p.pos(f.val), ok
 }
 
-// expand interpolates the string value of n.
-func (b *builder) expand(n *yaml.Node, field string, inherited bool, mode refMode) string {
+// expand interpolates the string value of n and reports whether it had no
+// problem.
+func (b *builder) expand(n *yaml.Node, field string, inherited bool, mode refMode) (string, bool) {
 	s, hasRef, problems := b.in.expand(n.Value, b.p.pos(n), mode)
 	for _, msg := range problems {
 		b.report(n, inherited, "%s: %s", field, msg)
 	}
 	b.hasRef = b.hasRef || hasRef
-	return s
+	return s, len(problems) == 0
 }
 
 func (b *builder) tags() []string {
@@ -145,7 +157,8 @@ func (b *builder) tags() []string {
 	}
 	tags := make([]string, 0, len(f.val.Content))
 	for i, t := range f.val.Content {
-		tags = append(tags, b.expand(t, fmt.Sprintf("tags[%d]", i), f.inherited, noRefs))
+		tag, _ := b.expand(t, fieldName(fmt.Sprintf("tags[%d]", i), f.inherited), f.inherited, noRefs)
+		tags = append(tags, tag)
 	}
 	return tags
 }
@@ -185,12 +198,12 @@ func (b *builder) value(n *yaml.Node, field string, inherited bool, mode refMode
 	case "!!str", "!!timestamp":
 		had := b.hasRef
 		b.hasRef = false
-		s := b.expand(n, field, inherited, mode)
+		s, ok := b.expand(n, field, inherited, mode)
 		if b.hasRef {
-			return refString(s), true
+			return refString(s), ok
 		}
 		b.hasRef = had
-		return s, true
+		return s, ok
 	case "!!int":
 		return b.p.integer(n, field, b.job(inherited))
 	case "!!float":

@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,9 +137,9 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name: "escape",
-			yaml: "version: 1\njobs:\n  j: {model: m, prompt: 'cost $${var.x} $$ $ ${'}\n",
+			yaml: "version: 1\njobs:\n  j: {model: m, prompt: 'cost $${var.x} $$ $ $'}\n",
 			job:  "j",
-			want: func(m *Manifest, j *Job) string { return expect(j.Prompt, "cost ${var.x} $$ $ ${") },
+			want: func(m *Manifest, j *Job) string { return expect(j.Prompt, "cost ${var.x} $$ $ $") },
 		},
 		{
 			name: "escape kept beside a job reference",
@@ -177,7 +178,7 @@ jobs:
 				if j.Model != "own" || j.Prompt != "d" || j.Output != "x/{job}-{n}.{ext}" || !reflect.DeepEqual(j.Tags, []string{"u"}) {
 					return stringify(j)
 				}
-				if j.ModelPos != (Pos{"t.yaml", 4, 13}) || j.PromptPos != (Pos{"t.yaml", 2, 29}) {
+				if j.ModelPos != (Pos{"t.yaml", 4, 14}) || j.PromptPos != (Pos{"t.yaml", 2, 30}) {
 					return "positions " + j.ModelPos.String() + " " + j.PromptPos.String()
 				}
 				return ""
@@ -239,5 +240,5 @@ func expect(got, want string) string {
 }
 
 func stringify(v any) string {
-	return strings.ReplaceAll(strings.TrimSpace(fmtValue(v)), "\n", " ")
+	return fmt.Sprintf("%#v", v)
 }

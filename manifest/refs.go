@@ -17,9 +17,9 @@ func (p *parser) checkRefs(m *Manifest) {
 		for _, r := range j.refs {
 			switch {
 			case r.id == j.ID:
-				p.add(r.pos, j.name, "job %q cannot use its own results", j.ID)
+				p.add(r.pos, j.name, "%s: job %q cannot use its own results", r.text, j.ID)
 			case m.byID[r.id] == nil:
-				p.add(r.pos, j.name, "%s", unknownJob(r.id, ids))
+				p.add(r.pos, j.name, "%s: %s", r.text, unknownJob(r.id, ids))
 			case !slices.Contains(j.Needs, r.id):
 				j.Needs = append(j.Needs, r.id)
 			}

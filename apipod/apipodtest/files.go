@@ -141,7 +141,8 @@ func (s *Server) lookupFile(path string) (*task, *file) {
 
 // Served returns the sha256 (hex) of the bytes the file at url serves in
 // full, and whether url is one of this server's result URLs (expired ones
-// included).
+// included). A server made by New, which has no FilesURL, matches result
+// URLs by path alone.
 func (s *Server) Served(url string) (sha256hex string, ok bool) {
 	rest, ok := strings.CutPrefix(url, "http://")
 	if !ok {

@@ -42,6 +42,12 @@ func (a answer) data() map[string]any {
 // transport error is returned, not fatal.
 func send(t *testing.T, method, url, apiKey string, body any, hdr map[string]string) (answer, error) {
 	t.Helper()
+	return sendWith(t, http.DefaultClient, method, url, apiKey, body, hdr)
+}
+
+// sendWith is send through client c.
+func sendWith(t *testing.T, c *http.Client, method, url, apiKey string, body any, hdr map[string]string) (answer, error) {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -64,7 +70,7 @@ func send(t *testing.T, method, url, apiKey string, body any, hdr map[string]str
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return answer{}, err
 	}

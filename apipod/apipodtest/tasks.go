@@ -127,7 +127,9 @@ func (s *Server) create(kind apipod.Kind) func(*call) {
 				return
 			case idemReplay:
 				c.w.Header().Set("X-Idempotent-Replay", "true")
-				c.w.Header().Set("X-Request-Cost", rec.cost)
+				if rec.cost != "" {
+					c.w.Header().Set("X-Request-Cost", rec.cost)
+				}
 				c.write(http.StatusOK, rec.body)
 				return
 			}
@@ -151,7 +153,9 @@ func (s *Server) create(kind apipod.Kind) func(*call) {
 			c.lose()
 			return
 		}
-		c.w.Header().Set("X-Request-Cost", cost)
+		if cost != "" {
+			c.w.Header().Set("X-Request-Cost", cost)
+		}
 		c.write(http.StatusOK, answer)
 	}
 }

@@ -1,5 +1,0 @@
-package manifest
-
-import "fmt"
-
-func fmtValue(v any) string { return fmt.Sprintf("%#v", v) }
