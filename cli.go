@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/apipod/apipod-batch/manifest"
 	"golang.org/x/term"
 )
 
@@ -90,6 +92,14 @@ func run(ctx context.Context, args []string, s *streams) int {
 	var code *exitCodeError
 	if errors.As(err, &code) {
 		return code.code
+	}
+	var problems manifest.Errors
+	if errors.As(err, &problems) {
+		// Each problem is a line of its own, file:line:col first, so editors
+		// and CI annotate them.
+		fmt.Fprintln(s.err, problems.Error())
+		fmt.Fprintf(s.err, "apipod-batch: %d problem(s) in the manifest; nothing was sent\n", len(problems))
+		return exitError
 	}
 	fmt.Fprintf(s.err, "apipod-batch: %v\n", err)
 	var h hinter

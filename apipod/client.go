@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -157,7 +158,9 @@ func (c *Client) Create(ctx context.Context, kind Kind, body []byte, key string)
 func (c *Client) Status(ctx context.Context, kind Kind, taskID string) (*Task, error) {
 	var out Task
 	err := c.do(ctx, "status", func(ctx context.Context) (*http.Request, error) {
-		return http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+kind.StatusPath(taskID), nil)
+		// The id is one path segment: escaped, a "/" or "?" in it (say from a
+		// hand-edited lockfile) cannot reach another route with the key.
+		return http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+kind.StatusPath(url.PathEscape(taskID)), nil)
 	}, func(h http.Header, data json.RawMessage) error {
 		var d struct {
 			TaskID       string   `json:"task_id"`
@@ -230,7 +233,8 @@ func (c *Client) backoff() *backoff.ExponentialBackOff {
 }
 
 // retryWait decides whether err is worth another try and how long to wait:
-// the backoff's next step, or the server's Retry-After when that is longer.
+// the server's Retry-After when the answer has one, else the backoff's next
+// step.
 func (c *Client) retryWait(b *backoff.ExponentialBackOff, err error) (time.Duration, bool) {
 	wait := b.NextBackOff()
 	var apiErr *APIError
@@ -258,7 +262,13 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
+// once sends one attempt. Its error never holds the API key.
 func (c *Client) once(ctx context.Context, op string, build func(context.Context) (*http.Request, error),
+	decode func(http.Header, json.RawMessage) error) error {
+	return c.redact(c.attempt(ctx, op, build, decode))
+}
+
+func (c *Client) attempt(ctx context.Context, op string, build func(context.Context) (*http.Request, error),
 	decode func(http.Header, json.RawMessage) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.RequestTimeout)
 	defer cancel()
@@ -287,6 +297,37 @@ func (c *Client) once(ctx context.Context, op string, build func(context.Context
 	}
 	return nil
 }
+
+// redact keeps the API key out of err: a server, proxy or broken gateway may
+// echo the Authorization header into a message, a header or a malformed
+// answer, and errors end up in logs and lockfiles.
+func (c *Client) redact(err error) error {
+	if err == nil || c.apiKey == "" {
+		return err
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.Code = redactKey(apiErr.Code, c.apiKey)
+		apiErr.Message = redactKey(apiErr.Message, c.apiKey)
+		apiErr.RequestID = redactKey(apiErr.RequestID, c.apiKey)
+	}
+	if strings.Contains(err.Error(), c.apiKey) {
+		return &redactedError{err: err, key: c.apiKey}
+	}
+	return err
+}
+
+func redactKey(s, key string) string { return strings.ReplaceAll(s, key, "[redacted]") }
+
+// redactedError is an error whose text held the API key; it still unwraps
+// to the original for errors.Is and errors.As.
+type redactedError struct {
+	err error
+	key string
+}
+
+func (e *redactedError) Error() string { return redactKey(e.err.Error(), e.key) }
+func (e *redactedError) Unwrap() error { return e.err }
 
 type envelope struct {
 	Code    *int            `json:"code"`

@@ -2,11 +2,13 @@ package apipod
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -92,7 +94,8 @@ func writeStream(rawURL, target string, body io.Reader, want, limit int64) (d *D
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &DownloadError{URL: rawURL, Err: err}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".part-*")
+	removeStaleParts(dir, filepath.Base(target))
+	tmp, err := createTemp(dir, "."+filepath.Base(target)+".part-")
 	if err != nil {
 		return nil, &DownloadError{URL: rawURL, Err: err}
 	}
@@ -125,6 +128,35 @@ func writeStream(rawURL, target string, body io.Reader, want, limit int64) (d *D
 		return nil, &DownloadError{URL: rawURL, Err: err}
 	}
 	return &Downloaded{Path: target, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}, nil
+}
+
+// removeStaleParts deletes temporary files a killed process left for the
+// same target. The caller holds the manifest's lock, so no live download of
+// this target can own them.
+func removeStaleParts(dir, base string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".part-*"))
+	for _, p := range stale {
+		_ = os.Remove(p)
+	}
+}
+
+func globEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
+}
+
+// createTemp makes a new, empty file dir/prefix<random>. Unlike
+// os.CreateTemp, which makes files 0600, it asks for 0666 less the umask, so
+// a result renamed into place gets the mode of any other file the user makes.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 100 {
+		var b [8]byte
+		_, _ = rand.Read(b[:]) // never fails
+		f, err := os.OpenFile(filepath.Join(dir, prefix+hex.EncodeToString(b[:])), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("no unused temporary name in %s", dir)
 }
 
 // SyncDir flushes a folder's entries to disk so a rename in it survives a crash.

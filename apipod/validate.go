@@ -3,6 +3,7 @@ package apipod
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ func CheckRequest(model, prompt string, params map[string]any) []FieldError {
 		} else if s := SuggestModels(model); len(s) > 0 {
 			msg += "; did you mean " + quoteList(s) + "?"
 		}
-		return []FieldError{{Field: "model", Message: msg + " (apipod-batch models lists them all)"}}
+		return []FieldError{{Field: "model", Message: msg}}
 	}
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
@@ -63,8 +64,12 @@ func CheckRequest(model, prompt string, params map[string]any) []FieldError {
 		}
 	}
 	for _, r := range m.Required {
-		if _, ok := params[r]; !ok {
+		v, ok := params[r]
+		switch {
+		case !ok:
 			add(r, "is required by %s", m.ID)
+		case isList(v) && listLen(v) == 0:
+			add(r, "is an empty list; %s needs at least one item", m.ID)
 		}
 	}
 	if m.NeedsReference && listLen(params["image_urls"])+listLen(params["video_urls"])+listLen(params["audio_urls"]) == 0 {
@@ -147,7 +152,7 @@ func (p *Param) check(m *Model, v any) string {
 func checkURL(m *Model, s string) string {
 	switch {
 	case strings.HasPrefix(s, "https://"), strings.HasPrefix(s, "http://"):
-		if len(s) <= len("https://") {
+		if u, err := url.Parse(s); err != nil || u.Host == "" {
 			return fmt.Sprintf("%q is not a URL", s)
 		}
 		return ""
@@ -182,6 +187,14 @@ func asInt(v any) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+func isList(v any) bool {
+	switch v.(type) {
+	case []any, []string:
+		return true
+	}
+	return false
 }
 
 func listLen(v any) int {

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -177,5 +178,35 @@ func TestSuggest(t *testing.T) {
 func TestLoadMissingFile(t *testing.T) {
 	if _, err := Load("testdata/nope.yaml", nil); err == nil {
 		t.Error("Load of a missing file succeeded")
+	}
+}
+
+func TestResolveKeepsSubstitutedTextLiteral(t *testing.T) {
+	const src = `version: 1
+vars: {v: "a${b"}
+defaults: {model: m}
+jobs:
+  up: {prompt: p}
+  down: {prompt: "${var.v} ${jobs.up.result[0]}"}
+`
+	m, err := Parse("r.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := m.Job("down").Resolve(func(string) []string { return []string{"u0"} })
+	if err != nil || p != "a${b u0" {
+		t.Errorf("Resolve = %q, %v; want %q", p, err, "a${b u0")
+	}
+}
+
+func TestOutputDir(t *testing.T) {
+	m := &Manifest{Dir: "/work/x", Settings: Settings{OutputDir: "out/../build"}}
+	if got := m.OutputDir(); got != filepath.FromSlash("/work/x/build") {
+		t.Errorf("relative OutputDir = %q", got)
+	}
+	abs, _ := filepath.Abs("/srv/out/")
+	m.Settings.OutputDir = abs + "/"
+	if got := m.OutputDir(); got != abs {
+		t.Errorf("absolute OutputDir = %q, want %q", got, abs)
 	}
 }

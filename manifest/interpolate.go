@@ -126,6 +126,9 @@ func (in *interp) expand(s string, at Pos, mode refMode) (string, bool, []string
 			if msg != "" {
 				problems = append(problems, msg)
 			}
+			if hasRef && !strings.HasPrefix(t.text, "jobs.") {
+				v = strings.ReplaceAll(v, "${", "$${") // keep substituted text literal for Job.Resolve
+			}
 			b.WriteString(v)
 		}
 	}

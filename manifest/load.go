@@ -170,7 +170,8 @@ func (p *parser) manifest(root *yaml.Node, overrides map[string]string) *Manifes
 	if !p.version(root, top["version"], m) {
 		return m
 	}
-	m.Vars = p.vars(top["vars"], overrides)
+	m.Vars = p.readVars(top["vars"], overrides)
+	p.vars = m.Vars
 	m.Settings = p.settings(top["settings"], m.Vars)
 	p.jobs(m, top["defaults"], top["jobs"], root)
 	return m
@@ -197,8 +198,8 @@ func (p *parser) version(root, n *yaml.Node, m *Manifest) bool {
 
 var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
-// vars reads the vars mapping and applies the overrides.
-func (p *parser) vars(n *yaml.Node, overrides map[string]string) map[string]string {
+// readVars reads the vars mapping and applies the overrides.
+func (p *parser) readVars(n *yaml.Node, overrides map[string]string) map[string]string {
 	vars := make(map[string]string)
 	if !isNull(n) && p.isMapping(n, "vars", "") {
 		for _, e := range p.entries(n, "vars", "") {

@@ -22,7 +22,8 @@ type axis struct {
 	values []string
 }
 
-// matrix reads a matrix mapping of key -> list of scalars; nil if it is unusable.
+// matrix reads a matrix mapping of key -> list of scalars; string values may
+// use ${var.NAME}. It returns nil if the matrix is unusable.
 func (p *parser) matrix(n *yaml.Node, job string) *matrix {
 	if !p.isMapping(n, "matrix", job) {
 		return nil
@@ -48,7 +49,21 @@ func (p *parser) matrix(n *yaml.Node, job string) *matrix {
 				ok = false
 				continue
 			}
-			a.values = append(a.values, v.Value)
+			value := v.Value
+			if isString(v) && strings.Contains(v.Value, "${matrix.") {
+				p.add(p.pos(v), job, "%s[%d]: matrix values cannot use ${matrix.KEY}", field, i)
+				ok = false
+				continue
+			}
+			if isString(v) {
+				in := interp{vars: p.vars, job: job}
+				var problems []string
+				value, _, problems = in.expand(v.Value, p.pos(v), noRefs)
+				for _, msg := range problems {
+					p.add(p.pos(v), job, "%s[%d]: %s", field, i, msg)
+				}
+			}
+			a.values = append(a.values, value)
 		}
 		mx.axes = append(mx.axes, a)
 	}

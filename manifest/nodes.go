@@ -13,6 +13,7 @@ import (
 type parser struct {
 	collector
 	file string
+	vars map[string]string // the manifest's vars, once read
 }
 
 func (p *parser) pos(n *yaml.Node) Pos {

@@ -82,10 +82,11 @@ func (p *parser) checkOutputs(m *Manifest) {
 			continue
 		}
 		key = path.Clean(key)
-		if other := owner[key]; other != nil {
+		// Paths that differ only in case are one file on macOS and Windows.
+		if other := owner[strings.ToLower(key)]; other != nil {
 			p.add(j.OutputPos, j.name, "output: job %q writes the same files as job %q (%s); add {job} or {matrix.KEY} to the template", j.ID, other.ID, key)
 			continue
 		}
-		owner[key] = j
+		owner[strings.ToLower(key)] = j
 	}
 }

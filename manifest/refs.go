@@ -10,16 +10,21 @@ import (
 // dependency cycles.
 func (p *parser) checkRefs(m *Manifest) {
 	ids := make([]string, len(m.Jobs))
+	var names []string // candidates for suggestions: ids and matrix job names
 	for i, j := range m.Jobs {
 		ids[i] = j.ID
+		if j.name != j.ID && (len(names) == 0 || names[len(names)-1] != j.name) {
+			names = append(names, j.name)
+		}
 	}
+	names = append(names, ids...)
 	for _, j := range m.Jobs {
 		for _, r := range j.refs {
 			switch {
 			case r.id == j.ID:
 				p.add(r.pos, j.name, "%s: job %q cannot use its own results", r.text, j.ID)
 			case m.byID[r.id] == nil:
-				p.add(r.pos, j.name, "%s: %s", r.text, unknownJob(r.id, ids))
+				p.add(r.pos, j.name, "%s: %s", r.text, unknownJob(r.id, ids, names))
 			case !slices.Contains(j.Needs, r.id):
 				j.Needs = append(j.Needs, r.id)
 			}
@@ -29,13 +34,14 @@ func (p *parser) checkRefs(m *Manifest) {
 	p.checkCycles(m)
 }
 
-// unknownJob describes a reference to a job id that does not exist.
-func unknownJob(id string, ids []string) string {
+// unknownJob describes a reference to a job id that is not among the sorted
+// ids; names are the candidates for a suggestion.
+func unknownJob(id string, ids, names []string) string {
 	i, _ := slices.BinarySearch(ids, id+".")
 	if i < len(ids) && strings.HasPrefix(ids[i], id+".") {
 		return fmt.Sprintf("job %q is a matrix job; refer to one of its jobs, such as %q", id, ids[i])
 	}
-	return fmt.Sprintf("unknown job %q%s", id, didYouMean(id, ids))
+	return fmt.Sprintf("unknown job %q%s", id, didYouMean(id, names))
 }
 
 // checkCycles reports each dependency cycle once, at the reference that closes it.

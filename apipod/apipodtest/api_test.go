@@ -156,3 +156,20 @@ func TestRequestFaults(t *testing.T) {
 		})
 	}
 }
+
+func TestSeedIsDeterministic(t *testing.T) {
+	run := func(seed int64) string {
+		s := newServer(t, Options{Seed: seed, Faults: Faults{RateLimit: 0.3, ServerError: 0.2}})
+		var b strings.Builder
+		for range 40 {
+			b.WriteString(http.StatusText(create(t, s, apipod.KindImage, imageBody("p"), "").status))
+		}
+		return b.String()
+	}
+	if a, b := run(3), run(3); a != b {
+		t.Fatalf("same seed, different faults:\n%s\n%s", a, b)
+	}
+	if a, b := run(3), run(4); a == b {
+		t.Fatal("different seeds, same faults")
+	}
+}

@@ -22,7 +22,8 @@ func TestChaos(t *testing.T) {
 		RateLimit: 0.1, RetryAfter: "0.001", ServerError: 0.1, LostCreate: 0.1,
 		TruncateDownload: 0.2, FailTask: 0.1, SlowAnswer: 0.05, SlowDelay: 20 * time.Millisecond,
 	}})
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex

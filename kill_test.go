@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/apipod/apipodtest"
+	"github.com/apipod/apipod-batch/lockfile"
+)
+
+// child runs the test binary as apipod-batch against the fake API.
+func child(t *testing.T, srv *apipodtest.Server, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", "APIPOD_BASE_URL="+srv.URL, "APIPOD_API_KEY="+fakeTestKey)
+	return cmd
+}
+
+func writeManifest(t *testing.T, jobs int) string {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("version: 1\nsettings:\n  parallelism: 8\n  poll: {initial: 20ms, max: 100ms}\njobs:\n")
+	models := []string{"nano-banana-2", "seedream-v4.5", "veo3-1-fast"}
+	for i := range jobs {
+		fmt.Fprintf(&b, "  j%03d:\n    model: %s\n    prompt: \"crash test %d\"\n", i, models[i%len(models)], i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "jobs.yaml"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func crashServer(t *testing.T) *apipodtest.Server {
+	srv := apipodtest.NewServer(apipodtest.Options{
+		APIKey: fakeTestKey, Seed: 3,
+		Duration: func(_ string, kind apipod.Kind, body map[string]any) time.Duration {
+			return time.Duration(50+len(fmt.Sprint(body["prompt"]))*13%250) * time.Millisecond
+		},
+	})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestKillAndRerun kills a real apply process with SIGKILL at random
+// instants, checks the lockfile after each kill, and reruns until done:
+// every job ends with exactly one task, and nothing partial is left.
+func TestKillAndRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	const jobs, kills = 60, 6
+	dir := writeManifest(t, jobs)
+	srv := crashServer(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range kills {
+		cmd := child(t, srv, dir, "apply", "jobs.yaml")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(80+rng.IntN(300)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		if _, err := lockfile.Load(filepath.Join(dir, "jobs.lock")); err != nil {
+			t.Fatalf("after kill %d: %v", i+1, err)
+		}
+	}
+	out, err := child(t, srv, dir, "apply", "jobs.yaml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("final apply: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("Total: %d jobs", jobs)) || strings.Contains(string(out), "failed      ") {
+		t.Fatalf("final apply output:\n%s", out)
+	}
+	st := srv.Stats()
+	per := srv.TasksPerBody()
+	if len(per) != jobs || st.TasksCreated != jobs {
+		t.Fatalf("%d tasks for %d bodies, want %d: a killed run was paid twice", st.TasksCreated, len(per), jobs)
+	}
+	f, err := lockfile.Load(filepath.Join(dir, "jobs.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, j := range f.Jobs {
+		if len(j.Outputs) != 1 {
+			t.Fatalf("job %s: outputs %+v", id, j.Outputs)
+		}
+	}
+	assertNoPartials(t, dir)
+	t.Logf("%d kills: %d create requests, %d tasks, %d replays, %d outputs verified", kills, st.Creates, st.TasksCreated, st.Replays, len(f.Jobs))
+}
+
+// TestInterruptExitsAndResumes sends SIGINT to a real apply: it exits 130
+// within 2 s with the tasks in flight recorded, and the next apply resumes
+// them by id instead of creating new ones.
+func TestInterruptExitsAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	const jobs = 16
+	dir := writeManifest(t, jobs)
+	srv := apipodtest.NewServer(apipodtest.Options{APIKey: fakeTestKey,
+		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 2 * time.Second }})
+	t.Cleanup(srv.Close)
+	cmd := child(t, srv, dir, "apply", "jobs.yaml")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Stats().TasksCreated < 8 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	sent := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	took := time.Since(sent)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
+		t.Fatalf("exit: %v, want code %d\n%s", err, exitInterrupted, stderr.String())
+	}
+	if took > 2*time.Second {
+		t.Fatalf("exit took %s after SIGINT", took)
+	}
+	f, err := lockfile.Load(filepath.Join(dir, "jobs.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight := 0
+	for _, j := range f.Jobs {
+		if a := j.LastAttempt(); a != nil && a.TaskID != "" && a.Status != "completed" {
+			inFlight++
+		}
+	}
+	if inFlight == 0 {
+		t.Fatalf("no task in flight recorded after SIGINT:\n%s", stderr.String())
+	}
+	out, err := child(t, srv, dir, "apply", "jobs.yaml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("%d to resume", inFlight)) {
+		t.Fatalf("resume plan does not resume %d tasks:\n%s", inFlight, out)
+	}
+	if st := srv.Stats(); st.TasksCreated != jobs {
+		t.Fatalf("%d tasks for %d jobs", st.TasksCreated, jobs)
+	}
+	assertNoPartials(t, dir)
+	t.Logf("SIGINT answered in %s; %d tasks in flight resumed", took.Round(time.Millisecond), inFlight)
+}
+
+func assertNoPartials(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if strings.Contains(name, ".part-") || strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".owner") {
+			t.Errorf("left behind: %s", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
