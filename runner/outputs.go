@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/lockfile"
@@ -82,13 +80,10 @@ func (r *run) downloadAll(ctx context.Context, st *Step, jr *JobResult, results 
 }
 
 // outputPath expands a job's output template for result n and makes sure
-// the path stays inside the output folder.
+// the path stays inside the output folder, whatever the template, the
+// matrix values or the server-supplied extension hold.
 func outputPath(m *manifest.Manifest, j *manifest.Job, n int, ext string) (string, error) {
-	repl := []string{"{job}", j.ID, "{n}", strconv.Itoa(n), "{ext}", ext, "{model}", j.Model}
-	for k, v := range j.Matrix {
-		repl = append(repl, "{matrix."+k+"}", v)
-	}
-	rel := filepath.FromSlash(strings.NewReplacer(repl...).Replace(j.Output))
+	rel := j.OutputPath(n, ext)
 	if !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("output path %q leaves the output folder", rel)
 	}
