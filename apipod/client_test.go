@@ -336,11 +336,88 @@ func TestIdempotentReplay(t *testing.T) {
 	}
 }
 
+// TestLostAnswersNeverPayTwice runs creates through lost answers (a 502
+// after the task was made, or a connection closed without an answer), server
+// errors and rate limits: every job must get exactly one task.
 func TestLostAnswersNeverPayTwice(t *testing.T) {
 	tests := []struct {
-		name   string
-		faults apipodtest.Faults
-		faults []string // fault kinds that must have struck
-	}{}
-	_ = tests
+		name     string
+		faults   apipodtest.Faults
+		struck   []string
+		replayed bool // every create is answered by a replay
+	}{
+		{"every create answer lost", apipodtest.Faults{LostCreate: 1},
+			[]string{"lost_create_502", "lost_create_close"}, true},
+		{"chaos", apipodtest.Faults{LostCreate: 0.3, ServerError: 0.3, RateLimit: 0.2, RetryAfter: "0.01"},
+			[]string{"lost_create_502", "lost_create_close", "server_error", "rate_limit"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			srv := newFake(t, clk, apipodtest.Options{Seed: 7, Faults: tt.faults})
+			c, w := newClient(srv.URL)
+			c.Retry.Attempts = 30
+			ctx := context.Background()
+			const jobs = 16
+			ids := make(map[string]bool)
+			for i := range jobs {
+				body := mustJSON(t, map[string]any{"model": "nano-banana-2", "prompt": fmt.Sprintf("product shot %d", i)})
+				got, err := c.Create(ctx, apipod.KindImage, body, fmt.Sprintf("job-%d-attempt-1", i))
+				if err != nil {
+					t.Fatalf("job %d: %v", i, err)
+				}
+				if ids[got.TaskID] {
+					t.Fatalf("job %d got the task id %s of another job", i, got.TaskID)
+				}
+				ids[got.TaskID] = true
+				if tt.replayed && !got.Replayed {
+					t.Errorf("job %d: a create whose first answer was lost is not marked Replayed", i)
+				}
+			}
+			clk.Add(time.Minute)
+			for id := range ids {
+				task, err := c.Status(ctx, apipod.KindImage, id)
+				if err != nil || task.Status != apipod.StatusCompleted || len(task.Result) != 1 {
+					t.Errorf("Status(%s) = %+v, %v", id, task, err)
+				}
+			}
+			perBody := srv.TasksPerBody()
+			if len(perBody) != jobs {
+				t.Errorf("%d bodies made tasks, want %d", len(perBody), jobs)
+			}
+			for b, n := range perBody {
+				if n != 1 {
+					t.Errorf("paid %d times for %s", n, b)
+				}
+			}
+			st := srv.Stats()
+			if st.TasksCreated != jobs {
+				t.Errorf("%d tasks created, want %d", st.TasksCreated, jobs)
+			}
+			for _, kind := range tt.struck {
+				if st.FaultsInjected[kind] == 0 {
+					t.Errorf("fault %s never struck (%v); pick another seed", kind, st.FaultsInjected)
+				}
+			}
+			retries := 0
+			for _, n := range st.FaultsInjected {
+				retries += n
+			}
+			if got := len(w.all()); got != retries {
+				t.Errorf("slept %d times for %d faults", got, retries)
+			}
+			if st.FaultsInjected["rate_limit"] > 0 && !containsWait(w.all(), 10*time.Millisecond) {
+				t.Errorf("waits %v miss the Retry-After of 10ms", w.all())
+			}
+		})
+	}
+}
+
+func containsWait(ws []time.Duration, d time.Duration) bool {
+	for _, w := range ws {
+		if w == d {
+			return true
+		}
+	}
+	return false
 }

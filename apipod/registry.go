@@ -276,3 +276,19 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// KindFor returns the kind of a model: the registry's for a known id, else a
+// guess from the id (video model ids name a video family or route), so that
+// settings.allow_unknown_models can reach models newer than this release.
+func KindFor(id string) Kind {
+	if m, ok := LookupModel(id); ok {
+		return m.Kind
+	}
+	lower := strings.ToLower(id)
+	for _, hint := range []string{"video", "veo", "seedance", "kling", "sora", "t2v", "i2v", "r2v", "hailuo", "runway"} {
+		if strings.Contains(lower, hint) {
+			return KindVideo
+		}
+	}
+	return KindImage
+}

@@ -83,22 +83,44 @@ type PlanOptions struct {
 // It sends nothing.
 func MakePlan(m *manifest.Manifest, lock *lockfile.File, opts PlanOptions) (*Plan, error) {
 	p := &Plan{Steps: make([]*Step, 0, len(m.Jobs))}
-	hashes := make(map[string]string, len(m.Jobs))
+	specs := make(map[string]*spec, len(m.Jobs))
 	for _, j := range m.Jobs {
-		upstream := make([]string, 0, len(j.Needs))
-		for _, id := range j.Needs {
-			upstream = append(upstream, hashes[id])
-		}
-		sp, err := buildSpec(j, upstream)
+		sp, err := specOf(m, j, specs)
 		if err != nil {
 			return nil, err
 		}
-		hashes[j.ID] = sp.hash
 		st := &Step{Job: j, spec: sp}
 		st.Action, st.Reason = decide(m.Dir, j, sp, lock.Jobs[j.ID], opts)
 		p.Steps = append(p.Steps, st)
 	}
 	return p, nil
+}
+
+// specOf builds a job's spec after those of the jobs it references, whose
+// hashes are part of it. The manifest has already refused cycles; memo
+// keeps the walk linear.
+func specOf(m *manifest.Manifest, j *manifest.Job, memo map[string]*spec) (*spec, error) {
+	if sp, ok := memo[j.ID]; ok {
+		return sp, nil
+	}
+	upstream := make([]string, 0, len(j.Needs))
+	for _, id := range j.Needs {
+		up := m.Job(id)
+		if up == nil {
+			return nil, fmt.Errorf("job %q: references unknown job %q", j.ID, id)
+		}
+		sp, err := specOf(m, up, memo)
+		if err != nil {
+			return nil, err
+		}
+		upstream = append(upstream, sp.hash)
+	}
+	sp, err := buildSpec(j, upstream)
+	if err != nil {
+		return nil, err
+	}
+	memo[j.ID] = sp
+	return sp, nil
 }
 
 func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanOptions) (Action, string) {

@@ -22,10 +22,6 @@ type spec struct {
 // holds the spec hashes of the jobs it references, so that regenerating one
 // of them regenerates this one too, while their changing URLs do not.
 func buildSpec(j *manifest.Job, upstream []string) (*spec, error) {
-	m, ok := apipod.LookupModel(j.Model)
-	if !ok {
-		return nil, fmt.Errorf("job %q: unknown model %q", j.ID, j.Model)
-	}
 	req := make(map[string]any, len(j.Params)+2)
 	for k, v := range j.Params {
 		req[k] = v
@@ -46,7 +42,7 @@ func buildSpec(j *manifest.Job, upstream []string) (*spec, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(h)
-	return &spec{kind: m.Kind, body: body, hash: hex.EncodeToString(sum[:])}, nil
+	return &spec{kind: apipod.KindFor(j.Model), body: body, hash: hex.EncodeToString(sum[:])}, nil
 }
 
 // idempotencyKey derives the key of attempt n of a job. It depends only on
