@@ -37,8 +37,14 @@ type Config struct {
 	// DownloadParallelism bounds concurrent file downloads; default 8.
 	DownloadParallelism int
 	Observer            Observer
-	Now                 func() time.Time
-	Sleep               func(ctx context.Context, d time.Duration) error
+	// MaxCost, when > 0, stops submitting new tasks once the cost of this
+	// run plus the estimate for creates in flight would pass it.
+	MaxCost float64
+	// Estimate returns the expected cost of one task of a model (from the
+	// lockfile's history), or 0 when unknown; used with MaxCost.
+	Estimate func(model string) float64
+	Now      func() time.Time
+	Sleep    func(ctx context.Context, d time.Duration) error
 }
 
 // Default deadlines per kind, when the manifest sets none.
@@ -59,7 +65,9 @@ type run struct {
 	halt      atomic.Pointer[error]
 	// dlCtx outlives the generation group, whose context ends with its
 	// Wait, so downloads handed off by the last tasks still finish.
-	dlCtx context.Context
+	dlCtx  context.Context
+	sched  *scheduler
+	budget budget
 }
 
 // Apply carries out a plan. Jobs fail independently; Apply returns an error
@@ -89,20 +97,27 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 
 	start := cfg.Now()
 	res := &Result{Jobs: make([]*JobResult, len(cfg.Plan.Steps))}
+	for i, st := range cfg.Plan.Steps {
+		res.Jobs[i] = &JobResult{ID: st.Job.ID, Model: st.Job.Model, Kind: st.spec.kind, Action: st.Action, State: StatePending}
+	}
+	r.budget = budget{max: cfg.MaxCost, estimate: cfg.Estimate}
+	sched, _ := newScheduler(cfg.Plan.Steps, res.Jobs)
+	r.sched = sched
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, par))
-	for i, st := range cfg.Plan.Steps {
-		jr := &JobResult{ID: st.Job.ID, Model: st.Job.Model, Kind: st.spec.kind, Action: st.Action, State: StatePending}
-		res.Jobs[i] = jr
-		if st.Action == Skip {
-			jr.State = StateSkipped
-			r.emit(Event{Kind: EventSkipped, Job: jr.ID, Model: jr.Model})
+	for n := sched.next(gctx); n != nil; n = sched.next(gctx) {
+		if n.st.Action == Skip {
+			n.jr.State = StateSkipped
+			r.emit(Event{Kind: EventSkipped, Job: n.jr.ID, Model: n.jr.Model})
+			sched.resolved(n)
 			continue
 		}
-		if gctx.Err() != nil {
-			continue
-		}
-		g.Go(func() error { return r.runJob(gctx, st, jr) })
+		g.Go(func() error {
+			// A job that ends without results settles its dependents, so
+			// the scheduler never waits for a node that will not finish.
+			defer sched.failed(n, r.skipDownstream)
+			return r.runJob(gctx, n)
+		})
 	}
 	err := g.Wait()
 	r.downloads.Wait()
@@ -125,31 +140,45 @@ func (r *run) emit(e Event) {
 // runJob takes one job through submit, poll and the hand-over to download,
 // making new attempts after failed tasks. It returns an error only for
 // failures that end the whole run.
-func (r *run) runJob(ctx context.Context, st *Step, jr *JobResult) error {
+func (r *run) runJob(ctx context.Context, n *node) error {
+	st, jr := n.st, n.jr
 	if ctx.Err() != nil {
 		return nil
 	}
-	var att *lockfile.Attempt
-	switch st.Action {
-	case Download:
+	if st.Action == Download {
+		// Recorded URLs that still live are all dependents need.
+		r.sched.resolved(n)
 		if r.startDownload(ctx, st, jr, true) {
 			return nil
 		}
-		// The URLs expired: the only way to the outputs is a new task.
-		r.resetJob(st)
+	}
+	body, err := r.requestBody(st)
+	if err != nil {
+		return r.fail(st, jr, err, false)
+	}
+	var att *lockfile.Attempt
+	switch st.Action {
+	case Download, Create, Regenerate:
+		// For Download, the URLs expired: the only way to the outputs is a new task.
+		r.resetJob(st, body)
 		att = r.newAttempt(st)
 	case Resume:
 		att = r.lastAttempt(st.Job.ID)
 		r.emit(Event{Kind: EventResumed, Job: jr.ID, Model: jr.Model, Attempt: att.N, TaskID: att.TaskID})
-	case Create, Regenerate:
-		r.resetJob(st)
-		att = r.newAttempt(st)
 	case Retry:
+		r.cfg.Store.Update(func(f *lockfile.File) { f.Jobs[st.Job.ID].Request = body })
 		att = r.newAttempt(st)
 	}
 	retries := r.m.Settings.Retries
 	for {
 		if att.TaskID == "" {
+			if err := r.held(); err == nil {
+				err = r.budget.reserve(st.Job.Model)
+				if err != nil {
+					halt := error(err)
+					r.halt.CompareAndSwap(nil, &halt)
+				}
+			}
 			if err := r.held(); err != nil {
 				r.markUnsubmitted(st, att, err)
 				jr.Err = err
@@ -157,7 +186,10 @@ func (r *run) runJob(ctx context.Context, st *Step, jr *JobResult) error {
 				return nil
 			}
 			jr.Attempts++
-			if err := r.submit(ctx, st, jr, att); err != nil {
+			before := jr.Cost
+			err := r.submit(ctx, st, jr, att, body)
+			r.budget.settle(st.Job.Model, jr.Cost-before)
+			if err != nil {
 				return r.submitFailed(ctx, st, jr, att, err)
 			}
 		}
@@ -179,6 +211,15 @@ func (r *run) runJob(ctx context.Context, st *Step, jr *JobResult) error {
 		}
 		if task.Status == apipod.StatusCompleted {
 			r.completed(st, jr, att, task)
+			if len(n.down) > 0 {
+				// Dependents send these URLs; make them durable first so a
+				// crash cannot lead a rerun to send other URLs under the
+				// same idempotency key.
+				if err := r.cfg.Store.Flush(); err != nil {
+					return r.fail(st, jr, fmt.Errorf("write lockfile: %w", err), false)
+				}
+			}
+			r.sched.resolved(n)
 			r.startDownload(ctx, st, jr, false)
 			return nil
 		}
@@ -269,7 +310,7 @@ func (r *run) fail(st *Step, jr *JobResult, err error, fatal bool) error {
 // resetJob makes the lock entry describe the job's current spec, keeping the
 // attempt history so attempt numbers, and with them idempotency keys, are
 // never reused.
-func (r *run) resetJob(st *Step) {
+func (r *run) resetJob(st *Step, body []byte) {
 	r.cfg.Store.Update(func(f *lockfile.File) {
 		lj := f.Jobs[st.Job.ID]
 		if lj == nil {
@@ -280,7 +321,7 @@ func (r *run) resetJob(st *Step) {
 		lj.Model = st.Job.Model
 		lj.Kind = string(st.spec.kind)
 		lj.Backend = r.cfg.Backend
-		lj.Request = st.spec.body
+		lj.Request = body
 		lj.Results, lj.Outputs = nil, nil
 		lj.CompletedAt, lj.ExpiresAt = time.Time{}, time.Time{}
 		lj.Cost, lj.DurationMS = "", 0
@@ -341,8 +382,8 @@ func (r *run) markUnsubmitted(st *Step, att *lockfile.Attempt, why error) {
 	})
 }
 
-func (r *run) submit(ctx context.Context, st *Step, jr *JobResult, att *lockfile.Attempt) error {
-	created, err := r.cfg.API.Create(ctx, st.spec.kind, st.spec.body, att.IdempotencyKey)
+func (r *run) submit(ctx context.Context, st *Step, jr *JobResult, att *lockfile.Attempt, body []byte) error {
+	created, err := r.cfg.API.Create(ctx, st.spec.kind, body, att.IdempotencyKey)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ const (
 	EventDownloaded EventKind = "downloaded" // every output is on disk: the job is done
 	EventFailed     EventKind = "failed"     // the job gave up in this run
 	EventHeld       EventKind = "held"       // not submitted: the run stopped taking new work
+	EventBlocked    EventKind = "blocked"    // not submitted: an upstream job has no results
 )
 
 // Event is one change in one job.
@@ -30,7 +31,7 @@ type Event struct {
 	Progress int
 	Replayed bool  // the create answer was a replay of an earlier request
 	Outputs  int   // files written, for EventDownloaded
-	Err      error // for EventRetrying, EventFailed and EventHeld
+	Err      error // for EventRetrying, EventFailed, EventHeld and EventBlocked
 }
 
 // Observer receives events as they happen, from many goroutines at once.

@@ -17,6 +17,7 @@ const (
 	StateSkipped State = "skipped" // up to date before the run
 	StateFailed  State = "failed"  // gave up in this run
 	StatePending State = "pending" // not finished: interrupted, or the run stopped taking work
+	StateBlocked State = "blocked" // not sent: an upstream job failed
 )
 
 // JobResult is what happened to one job.
@@ -46,7 +47,7 @@ type Result struct {
 // Failed reports whether any job failed or was left pending.
 func (r *Result) Failed() bool {
 	for _, j := range r.Jobs {
-		if j.State == StateFailed || j.State == StatePending {
+		if j.State == StateFailed || j.State == StatePending || j.State == StateBlocked {
 			return true
 		}
 	}
