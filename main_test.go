@@ -38,12 +38,17 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(e *testscript.Env) error {
 			e.Values[fakeKey{}] = &fakeHolder{}
-			// The quickstart example, as a newcomer runs it.
-			data, err := os.ReadFile(filepath.Join("examples", "quickstart.yaml"))
-			if err != nil {
-				return err
+			// The examples, as a newcomer runs them.
+			for _, name := range []string{"quickstart.yaml", "campaign.yaml"} {
+				data, err := os.ReadFile(filepath.Join("examples", name))
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(e.WorkDir, name), data, 0o644); err != nil {
+					return err
+				}
 			}
-			return os.WriteFile(filepath.Join(e.WorkDir, "quickstart.yaml"), data, 0o644)
+			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"fakeapi":    cmdFakeAPI,
