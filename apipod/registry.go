@@ -197,14 +197,46 @@ var models = []*Model{
 		Params: seedanceParams(seedanceFast, "adaptive", references...)},
 }
 
-// aliases maps spellings users write to public ids.
+// aliases maps spellings users write to public ids: the version with dots or
+// dashes, with or without a "v", and the route names of the reference pages.
+// Ids that differ from a public id only in case resolve too (see ResolveAlias).
 var aliases = map[string]string{
-	"veo-3.1-fast":       "veo3-1-fast",
-	"veo3.1-fast":        "veo3-1-fast",
-	"seedream-4.5":       "seedream-v4.5",
-	"seedream-4.5-edit":  "seedream-v4.5-edit",
-	"seedream-v5.0-lite": "seedream-5.0-lite",
-	"nano-banana2":       "nano-banana-2",
+	"nano-banana2":                         "nano-banana-2",
+	"nanobanana-2":                         "nano-banana-2",
+	"nanobanana-pro":                       "nano-banana-pro",
+	"seedream-4.5":                         "seedream-v4.5",
+	"seedream-4-5":                         "seedream-v4.5",
+	"seedream4.5":                          "seedream-v4.5",
+	"seedream-4.5-edit":                    "seedream-v4.5-edit",
+	"seedream-4-5-edit":                    "seedream-v4.5-edit",
+	"seedream4.5-edit":                     "seedream-v4.5-edit",
+	"seedream-v5.0-lite":                   "seedream-5.0-lite",
+	"seedream-5-0-lite":                    "seedream-5.0-lite",
+	"seedream-v5.0-lite-edit":              "seedream-5.0-lite-edit",
+	"seedream-5-0-lite-edit":               "seedream-5.0-lite-edit",
+	"wan-2.7-image":                        "wan2.7-image",
+	"wan2-7-image":                         "wan2.7-image",
+	"wan-2.7-image-edit":                   "wan2.7-image-edit",
+	"wan2-7-image-edit":                    "wan2.7-image-edit",
+	"wan-2.7-image-pro":                    "wan2.7-image-pro",
+	"wan2-7-image-pro":                     "wan2.7-image-pro",
+	"wan-2.7-image-pro-edit":               "wan2.7-image-pro-edit",
+	"wan2-7-image-pro-edit":                "wan2.7-image-pro-edit",
+	"veo-3.1-fast":                         "veo3-1-fast",
+	"veo3.1-fast":                          "veo3-1-fast",
+	"veo-3-1-fast":                         "veo3-1-fast",
+	"seedance-2-0-t2v":                     "seedance-2.0-t2v",
+	"seedance-2.0-text-to-video":           "seedance-2.0-t2v",
+	"seedance-2-0-i2v":                     "seedance-2.0-i2v",
+	"seedance-2.0-image-to-video":          "seedance-2.0-i2v",
+	"seedance-2-0-r2v":                     "seedance-2.0-r2v",
+	"seedance-2.0-reference-to-video":      "seedance-2.0-r2v",
+	"seedance-2-0-fast-t2v":                "seedance-2.0-fast-t2v",
+	"seedance-2.0-fast-text-to-video":      "seedance-2.0-fast-t2v",
+	"seedance-2-0-fast-i2v":                "seedance-2.0-fast-i2v",
+	"seedance-2.0-fast-image-to-video":     "seedance-2.0-fast-i2v",
+	"seedance-2-0-fast-r2v":                "seedance-2.0-fast-r2v",
+	"seedance-2.0-fast-reference-to-video": "seedance-2.0-fast-r2v",
 }
 
 var byID = func() map[string]*Model {
@@ -221,8 +253,34 @@ func LookupModel(id string) (*Model, bool) {
 	return m, ok
 }
 
-// ResolveAlias returns the public id for a known alias, or "" when id is no alias.
-func ResolveAlias(id string) string { return aliases[id] }
+// ResolveAlias returns the public id that id stands for: the target of a known
+// alias, or the public id that id differs from only in case. It returns ""
+// when id is a public id itself or unknown.
+func ResolveAlias(id string) string {
+	if _, ok := byID[id]; ok {
+		return ""
+	}
+	lower := strings.ToLower(id)
+	if to, ok := aliases[lower]; ok {
+		return to
+	}
+	if _, ok := byID[lower]; ok {
+		return lower
+	}
+	return ""
+}
+
+// Aliases returns the aliases of a public id, sorted.
+func Aliases(id string) []string {
+	var out []string
+	for a, to := range aliases {
+		if to == id {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Models returns every model, sorted by id.
 func Models() []*Model {

@@ -24,15 +24,17 @@ func (e FieldError) Error() string { return e.Field + ": " + e.Message }
 const referencePrefix = "${jobs."
 
 // CheckRequest checks a create request for a model against the registry and
-// returns every problem, or nil. An unknown model is one problem naming the
-// closest known ids.
+// returns every problem, or nil. An alias is checked as the model it stands
+// for (see ResolveAlias); callers that send the request send the public id.
+// An unknown model is one problem naming the closest known ids.
 func CheckRequest(model, prompt string, params map[string]any) []FieldError {
+	if id := ResolveAlias(model); id != "" {
+		model = id
+	}
 	m, ok := LookupModel(model)
 	if !ok {
 		msg := fmt.Sprintf("unknown model %q", model)
-		if id := ResolveAlias(model); id != "" {
-			msg += fmt.Sprintf("; it is called %q", id)
-		} else if s := SuggestModels(model); len(s) > 0 {
+		if s := SuggestModels(model); len(s) > 0 {
 			msg += "; did you mean " + quoteList(s) + "?"
 		}
 		return []FieldError{{Field: "model", Message: msg}}
@@ -59,7 +61,11 @@ func CheckRequest(model, prompt string, params map[string]any) []FieldError {
 			add(name, "is not a parameter of %s; it takes %s", m.ID, paramNames(m))
 			continue
 		}
-		if msg := p.check(m, params[name]); msg != "" {
+		if p.Type == TypeURLs {
+			for _, msg := range p.checkURLs(m, params[name]) {
+				add(name, "%s", msg)
+			}
+		} else if msg := p.check(m, params[name]); msg != "" {
 			add(name, "%s", msg)
 		}
 	}
@@ -97,6 +103,7 @@ func ValidateBody(body map[string]any) []FieldError {
 	return CheckRequest(model, prompt, params)
 }
 
+// check returns what is wrong with v as a value of the scalar p, or "".
 func (p *Param) check(m *Model, v any) string {
 	switch p.Type {
 	case TypeString:
@@ -120,33 +127,55 @@ func (p *Param) check(m *Model, v any) string {
 		if _, ok := v.(bool); !ok {
 			return fmt.Sprintf("want true or false, got %s", describe(v))
 		}
-	case TypeURLs:
-		items, ok := v.([]any)
-		if !ok {
-			if ss, ok2 := v.([]string); ok2 {
-				for _, s := range ss {
-					items = append(items, s)
-				}
-				ok = true
-			}
-		}
-		if !ok {
-			return fmt.Sprintf("want a list of URLs, got %s", describe(v))
-		}
-		if p.MaxItems > 0 && len(items) > p.MaxItems {
-			return fmt.Sprintf("has %d items; %s allows at most %d", len(items), m.ID, p.MaxItems)
-		}
-		for i, it := range items {
-			s, ok := it.(string)
-			if !ok {
-				return fmt.Sprintf("item %d: want a URL string, got %s", i, describe(it))
-			}
-			if msg := checkURL(m, s); msg != "" {
-				return fmt.Sprintf("item %d: %s", i, msg)
-			}
-		}
 	}
 	return ""
+}
+
+// checkURLs returns what is wrong with v as a URL list: one message about
+// the whole list, or one per bad item, each starting "item N: ".
+func (p *Param) checkURLs(m *Model, v any) []string {
+	items, ok := v.([]any)
+	if ss, isStrings := v.([]string); isStrings {
+		for _, s := range ss {
+			items = append(items, s)
+		}
+		ok = true
+	}
+	if !ok {
+		return []string{fmt.Sprintf("want a list of URLs, got %s", describe(v))}
+	}
+	if p.MaxItems > 0 && len(items) > p.MaxItems {
+		return []string{fmt.Sprintf("has %d items; %s allows at most %d", len(items), m.ID, p.MaxItems)}
+	}
+	var msgs []string
+	for i, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			msgs = append(msgs, fmt.Sprintf("%s%d: want a URL string, got %s", itemPrefix, i, describe(it)))
+		} else if msg := checkURL(m, s); msg != "" {
+			msgs = append(msgs, fmt.Sprintf("%s%d: %s", itemPrefix, i, msg))
+		}
+	}
+	return msgs
+}
+
+// itemPrefix starts the message about one item of a list; FieldError.Item
+// reads it back.
+const itemPrefix = "item "
+
+// Item returns the index of the list item a problem is about and the message
+// without its "item N: " prefix, or ok false when it is about the whole field.
+func (e FieldError) Item() (index int, msg string, ok bool) {
+	rest, found := strings.CutPrefix(e.Message, itemPrefix)
+	num, msg, found2 := strings.Cut(rest, ": ")
+	if !found || !found2 {
+		return 0, "", false
+	}
+	index, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, "", false
+	}
+	return index, msg, true
 }
 
 func checkURL(m *Model, s string) string {
@@ -164,7 +193,28 @@ func checkURL(m *Model, s string) string {
 		}
 		return fmt.Sprintf("%q: assetId:// references work only with Seedance models; give an http(s) URL", s)
 	}
-	return fmt.Sprintf("%q is not an http(s) URL; local files must be uploaded somewhere reachable and given by URL", s)
+	scheme, rest, hasScheme := strings.Cut(s, "://")
+	switch {
+	case hasScheme && scheme != "file":
+		return fmt.Sprintf("%q is not an http(s) URL; APIPod fetches inputs over http(s) only", s)
+	case !hasScheme && looksLikeHost(s):
+		return fmt.Sprintf("%q is not an http(s) URL; did you mean %q?", s, "https://"+s)
+	case !hasScheme:
+		rest = s
+	}
+	how := "upload it somewhere APIPod can fetch it and give its http(s) URL"
+	if m.AssetIDs {
+		how += ", or add it to the Seedance asset library and give assetId://…"
+	}
+	return fmt.Sprintf("%q is not an http(s) URL but a local file (%s); %s", s, rest, how)
+}
+
+// looksLikeHost reports whether s starts with a host name such as
+// example.com, as in a URL written without its scheme.
+func looksLikeHost(s string) bool {
+	host, _, _ := strings.Cut(s, "/")
+	return strings.Contains(host, ".") && !strings.HasPrefix(host, ".") &&
+		!strings.ContainsAny(host, `\: `) && host != ".."
 }
 
 func (p *Param) rangeText() string {

@@ -80,6 +80,11 @@ func (p *parser) build(s *spec, vars, mx map[string]string, id string) *Job {
 			tmpl[prm.name] = v
 			j.Params[prm.name] = plain(v)
 			j.ParamPos[prm.name] = p.pos(prm.val)
+			if prm.val.Kind == yaml.SequenceNode {
+				for i, item := range prm.val.Content {
+					j.ParamPos[fmt.Sprintf("%s[%d]", prm.name, i)] = p.pos(item)
+				}
+			}
 		}
 	}
 	if b.hasRef {

@@ -1,5 +1,7 @@
 package manifest
 
+import "strings"
+
 // ParamChecker checks the model and request fields of a job. The model
 // registry implements it.
 type ParamChecker interface {
@@ -7,7 +9,8 @@ type ParamChecker interface {
 }
 
 // Problem is one rejected field. Field is "" (or "model") for the model
-// itself, "prompt", or a param name. Messages about the prompt or a param are
+// itself, "prompt", a param name, or "name[i]" for item i of a list param
+// (placed at that item when its position is known). Messages about the prompt or a param are
 // shown after the field name ("prompt: is empty"); messages about the model
 // are shown as they are.
 type Problem struct {
@@ -34,6 +37,8 @@ func (m *Manifest) Check(c ParamChecker) error {
 			default:
 				if at, ok := j.ParamPos[pr.Field]; ok {
 					pos = at
+				} else if name, _, isItem := strings.Cut(pr.Field, "["); isItem {
+					pos = j.ParamPos[name]
 				}
 				msg = "params." + pr.Field + ": " + msg
 			}

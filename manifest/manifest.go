@@ -33,6 +33,9 @@ func (m *Manifest) OutputDir() string {
 // Settings are the run settings of a manifest, with defaults filled in.
 type Settings struct {
 	Parallelism        int           // tasks in flight at once; default 4
+	ImageParallelism   int           // image tasks in flight at once; 0 when not limited apart
+	VideoParallelism   int           // video tasks in flight at once; 0 when not limited apart
+	RateLimit          float64       // API requests per second; 0 for no limit
 	OutputDir          string        // default "out", relative to the manifest's folder
 	Timeout            time.Duration // per-job deadline; 0 means the per-kind default
 	Retries            int           // new attempts after a failed task; default 2
@@ -64,7 +67,7 @@ type Job struct {
 	ModelPos  Pos            // position of the model value (maybe in defaults)
 	PromptPos Pos            // position of the prompt value (maybe in defaults)
 	OutputPos Pos            // position of the output value; the job's Pos when defaulted
-	ParamPos  map[string]Pos // position of each param's value, by param name
+	ParamPos  map[string]Pos // position of each param's value, by param name; list items also as "name[i]"
 
 	Matrix map[string]string // the matrix values of an expanded job, nil otherwise
 	Needs  []string          // ids of upstream jobs referenced with ${jobs.ID...}, sorted

@@ -7,8 +7,9 @@ import (
 )
 
 var (
-	settingsKeys = []string{"parallelism", "output_dir", "timeout", "retries", "poll", "allow_unknown_models"}
-	pollKeys     = []string{"initial", "max"}
+	parallelismKeys = []string{"image", "video"}
+	settingsKeys    = []string{"parallelism", "output_dir", "timeout", "retries", "poll", "allow_unknown_models", "rate_limit"}
+	pollKeys        = []string{"initial", "max"}
 )
 
 func defaultSettings() Settings {
@@ -30,10 +31,12 @@ func (p *parser) settings(n *yaml.Node, vars map[string]string) Settings {
 		field := "settings." + e.name
 		switch e.name {
 		case "parallelism":
-			if v, ok := p.integer(e.val, field, ""); ok && v < 1 {
-				p.add(p.pos(e.val), "", "%s: must be at least 1, got %d", field, v)
+			p.parallelism(e.val, &s)
+		case "rate_limit":
+			if v, ok := p.float(e.val, field, ""); ok && v <= 0 {
+				p.add(p.pos(e.val), "", "%s: must be more than 0 requests per second, got %g", field, v)
 			} else if ok {
-				s.Parallelism = v
+				s.RateLimit = v
 			}
 		case "retries":
 			if v, ok := p.integer(e.val, field, ""); ok && v < 0 {
@@ -60,6 +63,44 @@ func (p *parser) settings(n *yaml.Node, vars map[string]string) Settings {
 		}
 	}
 	return s
+}
+
+// parallelism reads settings.parallelism: a number of tasks in flight, or
+// {image: N, video: M} to limit the two kinds apart (a kind left out gets the
+// default).
+func (p *parser) parallelism(n *yaml.Node, s *Settings) {
+	atLeastOne := func(n *yaml.Node, field string) (int, bool) {
+		v, ok := p.integer(n, field, "")
+		if ok && v < 1 {
+			p.add(p.pos(n), "", "%s: must be at least 1, got %d", field, v)
+			return 0, false
+		}
+		return v, ok
+	}
+	if n.Kind != yaml.MappingNode {
+		if v, ok := atLeastOne(n, "settings.parallelism"); ok {
+			s.Parallelism = v
+		}
+		return
+	}
+	image, video := defaultSettings().Parallelism, defaultSettings().Parallelism
+	for _, e := range p.entries(n, "settings.parallelism", "") {
+		field := "settings.parallelism." + e.name
+		switch e.name {
+		case "image":
+			if v, ok := atLeastOne(e.val, field); ok {
+				image = v
+			}
+		case "video":
+			if v, ok := atLeastOne(e.val, field); ok {
+				video = v
+			}
+		default:
+			p.unknownKey(e.key, "settings.parallelism", "", parallelismKeys)
+		}
+	}
+	s.ImageParallelism, s.VideoParallelism = image, video
+	s.Parallelism = image + video
 }
 
 // outputDir interpolates the output_dir setting and checks it is not empty.

@@ -40,6 +40,9 @@ type Config struct {
 	// MaxCost, when > 0, stops submitting new tasks once the cost of this
 	// run plus the estimate for creates in flight would pass it.
 	MaxCost float64
+	// Poller decides when to read task status; nil means the adaptive
+	// poller, which learns each model's durations.
+	Poller Poller
 	// Estimate returns the expected cost of one task of a model (from the
 	// lockfile's history), or 0 when unknown; used with MaxCost.
 	Estimate func(model string) float64
@@ -68,6 +71,8 @@ type run struct {
 	dlCtx  context.Context
 	sched  *scheduler
 	budget budget
+	durs   *durations
+	poller Poller
 }
 
 // Apply carries out a plan. Jobs fail independently; Apply returns an error
@@ -93,7 +98,14 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 		par = cfg.Manifest.Settings.Parallelism
 	}
 	r := &run{cfg: cfg, m: cfg.Manifest, dlSem: make(chan struct{}, cfg.DownloadParallelism), dlCtx: ctx}
-	cfg.Store.View(func(f *lockfile.File) { r.salt = f.Salt })
+	cfg.Store.View(func(f *lockfile.File) {
+		r.salt = f.Salt
+		r.durs = newDurations(f)
+	})
+	r.poller = cfg.Poller
+	if r.poller == nil {
+		r.poller = newAdaptivePoller(r.durs, r.m.Settings.Poll.Initial, r.m.Settings.Poll.Max)
+	}
 
 	start := cfg.Now()
 	res := &Result{Jobs: make([]*JobResult, len(cfg.Plan.Steps))}
@@ -101,7 +113,11 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 		res.Jobs[i] = &JobResult{ID: st.Job.ID, Model: st.Job.Model, Kind: st.spec.kind, Action: st.Action, State: StatePending}
 	}
 	r.budget = budget{max: cfg.MaxCost, estimate: cfg.Estimate}
-	sched, _ := newScheduler(cfg.Plan.Steps, res.Jobs)
+	limits := map[apipod.Kind]int{
+		apipod.KindImage: r.m.Settings.ImageParallelism,
+		apipod.KindVideo: r.m.Settings.VideoParallelism,
+	}
+	sched, _ := newScheduler(cfg.Plan.Steps, res.Jobs, limits)
 	r.sched = sched
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, par))
@@ -113,6 +129,7 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 			continue
 		}
 		g.Go(func() error {
+			defer sched.finished(n)
 			// A job that ends without results settles its dependents, so
 			// the scheduler never waits for a node that will not finish.
 			defer sched.failed(n, r.skipDownstream)
@@ -391,7 +408,11 @@ func (r *run) submit(ctx context.Context, st *Step, jr *JobResult, att *lockfile
 	att.TaskID = created.TaskID
 	att.SubmittedAt = now
 	att.Status = apipod.StatusPending
-	jr.Cost += parseCost(created.Cost)
+	if att.Cost == "" {
+		// A replay of an answer this run already counted is not a new spend.
+		jr.Cost += parseCost(created.Cost)
+	}
+	att.Cost = created.Cost
 	r.finishAttempt(st.Job.ID, att.N, func(a *lockfile.Attempt) {
 		a.TaskID, a.Status, a.SubmittedAt = created.TaskID, apipod.StatusPending, now
 		a.RequestID, a.Cost = created.RequestID, created.Cost
@@ -409,6 +430,9 @@ func (r *run) completed(st *Step, jr *JobResult, att *lockfile.Attempt, task *ap
 	// completed_at has whole seconds only; the moment the runner saw the
 	// completion is the better measure of a task's duration.
 	jr.Duration = now.Sub(att.SubmittedAt)
+	if !att.SubmittedAt.IsZero() && st.Action != Resume {
+		r.durs.add(st.Job.Model, jr.Duration)
+	}
 	r.cfg.Store.Update(func(f *lockfile.File) {
 		lj := f.Jobs[st.Job.ID]
 		lj.Results = task.Result

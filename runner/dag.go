@@ -3,11 +3,14 @@ package runner
 import (
 	"context"
 	"sync"
+
+	"github.com/apipod/apipod-batch/apipod"
 )
 
 // node is a step in the job graph: it may start once every upstream job it
 // references has results.
 type node struct {
+	order   int // position in the plan: ready nodes start in this order
 	st      *Step
 	jr      *JobResult
 	waiting int     // upstream nodes without results yet
@@ -15,26 +18,31 @@ type node struct {
 	settled bool    // its results are known, or it will never have any
 }
 
-// scheduler hands out ready nodes in manifest order as their upstream jobs
-// finish, so a job starts the moment its inputs exist — not in waves — while
-// the caller's errgroup bounds how many run at once. Finishing jobs never
-// block on it: the queue is unbounded.
+// scheduler hands out ready nodes in plan order as their upstream jobs
+// finish, so a job starts the moment its inputs exist — not in waves. It
+// keeps one queue per kind so that separate image and video limits never let
+// a full kind hold back the other; the caller's errgroup bounds the total.
+// Finishing jobs never block on it: the queues are unbounded.
 type scheduler struct {
-	mu    sync.Mutex
-	queue []*node
-	left  int // nodes neither started nor settled as skipped
-	wake  chan struct{}
+	mu      sync.Mutex
+	free    []*node                 // ready steps that use no slot (Skip)
+	queue   map[apipod.Kind][]*node // ready steps waiting for a slot
+	limit   map[apipod.Kind]int     // slots per kind; 0 means only the total bounds it
+	running map[apipod.Kind]int
+	left    int // nodes neither started nor settled as skipped
+	wake    chan struct{}
 }
 
 // newScheduler links the plan's steps into a graph. Upstream jobs outside
 // the plan (not targeted) count as settled: the runner reads their recorded
 // results from the lockfile.
-func newScheduler(steps []*Step, results []*JobResult) (*scheduler, []*node) {
-	s := &scheduler{wake: make(chan struct{}, 1), left: len(steps)}
+func newScheduler(steps []*Step, results []*JobResult, limit map[apipod.Kind]int) (*scheduler, []*node) {
+	s := &scheduler{wake: make(chan struct{}, 1), left: len(steps), limit: limit,
+		queue: map[apipod.Kind][]*node{}, running: map[apipod.Kind]int{}}
 	nodes := make([]*node, len(steps))
 	byID := make(map[string]*node, len(steps))
 	for i, st := range steps {
-		nodes[i] = &node{st: st, jr: results[i]}
+		nodes[i] = &node{order: i, st: st, jr: results[i]}
 		byID[st.Job.ID] = nodes[i]
 	}
 	for _, n := range nodes {
@@ -47,20 +55,28 @@ func newScheduler(steps []*Step, results []*JobResult) (*scheduler, []*node) {
 	}
 	for _, n := range nodes {
 		if n.waiting == 0 {
-			s.queue = append(s.queue, n)
+			s.enqueue(n)
 		}
 	}
 	return s, nodes
 }
 
-// next returns the next ready node, or nil when every node has been handed
-// out or settled, or ctx ends.
+// enqueue makes n ready; s.mu is held (or s is not shared yet).
+func (s *scheduler) enqueue(n *node) {
+	if n.st.Action == Skip {
+		s.free = append(s.free, n)
+		return
+	}
+	s.queue[n.st.spec.kind] = append(s.queue[n.st.spec.kind], n)
+}
+
+// next returns the next ready node that has a slot of its kind, or nil when
+// every node has been handed out or settled, or ctx ends. The caller reports
+// the end of a node it got with finished.
 func (s *scheduler) next(ctx context.Context) *node {
 	for {
 		s.mu.Lock()
-		if len(s.queue) > 0 {
-			n := s.queue[0]
-			s.queue = s.queue[1:]
+		if n := s.pop(); n != nil {
 			s.left--
 			s.mu.Unlock()
 			return n
@@ -78,6 +94,40 @@ func (s *scheduler) next(ctx context.Context) *node {
 	}
 }
 
+// pop takes the earliest ready node that may start now; s.mu is held.
+func (s *scheduler) pop() *node {
+	if len(s.free) > 0 {
+		n := s.free[0]
+		s.free = s.free[1:]
+		return n
+	}
+	var best apipod.Kind
+	found := false
+	for kind, q := range s.queue {
+		if len(q) == 0 || (s.limit[kind] > 0 && s.running[kind] >= s.limit[kind]) {
+			continue
+		}
+		if !found || q[0].order < s.queue[best][0].order {
+			best, found = kind, true
+		}
+	}
+	if !found {
+		return nil
+	}
+	n := s.queue[best][0]
+	s.queue[best] = s.queue[best][1:]
+	s.running[best]++
+	return n
+}
+
+// finished frees the slot of a node that got one.
+func (s *scheduler) finished(n *node) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running[n.st.spec.kind]--
+	s.signal()
+}
+
 // resolved releases the dependents of a node whose results are known.
 func (s *scheduler) resolved(n *node) {
 	s.mu.Lock()
@@ -89,7 +139,7 @@ func (s *scheduler) resolved(n *node) {
 	for _, d := range n.down {
 		d.waiting--
 		if d.waiting == 0 && !d.settled {
-			s.queue = append(s.queue, d)
+			s.enqueue(d)
 		}
 	}
 	s.signal()

@@ -41,12 +41,43 @@ type Step struct {
 	Job    *manifest.Job
 	Action Action
 	Reason string
-	spec   *spec
+	// Changes lists the request fields that differ from the recorded
+	// request, when the job regenerates because its spec changed.
+	Changes []Change
+	// Upstream names the upstream jobs whose new results make this job
+	// regenerate; empty when that is not why.
+	Upstream []string
+	// specChanged says the job's own spec changed, not only its upstream's.
+	specChanged bool
+	spec        *spec
+}
+
+// Symbol is the plan's mark for the step: the action's, except that a
+// regeneration whose own spec is unchanged (an upstream job regenerates,
+// --replace, results lost for good) is a replacement, "-/+".
+func (s *Step) Symbol() string {
+	if s.Action == Regenerate && !s.specChanged {
+		return "-/+"
+	}
+	return s.Action.Symbol()
+}
+
+// SpecHash is the hash of what the job asks for, as the lockfile records it.
+func (s *Step) SpecHash() string { return s.spec.hash }
+
+// Orphan is a job in the lockfile that is no longer in the manifest. Apply
+// keeps it; clean removes it with its outputs.
+type Orphan struct {
+	ID      string
+	Model   string
+	Outputs int
 }
 
 // Plan is what apply will do, one step per job in manifest order.
 type Plan struct {
-	Steps []*Step
+	Steps   []*Step
+	Orphans []Orphan // sorted by id; empty when the plan is targeted
+	prices  map[string]float64
 }
 
 // Counts returns how many steps have each action.
@@ -73,6 +104,9 @@ type PlanOptions struct {
 	// Backend names where tasks run: "" for the APIPod API, "sandbox" for the
 	// simulator. Work done by the other backend is regenerated.
 	Backend string
+	// Target, when set, limits the plan to the jobs it reports and the
+	// upstream jobs they need, transitively.
+	Target func(id string) bool
 	// Replace reports the jobs to regenerate even if they are done.
 	Replace func(id string) bool
 	// Now is the time against which result URLs expire.
@@ -80,18 +114,34 @@ type PlanOptions struct {
 }
 
 // MakePlan compares the manifest with the lockfile and the files on disk.
-// It sends nothing.
+// It sends nothing. A job whose upstream job will have new results
+// regenerates too, so it never keeps outputs made from stale inputs.
 func MakePlan(m *manifest.Manifest, lock *lockfile.File, opts PlanOptions) (*Plan, error) {
-	p := &Plan{Steps: make([]*Step, 0, len(m.Jobs))}
+	keep := targeted(m, opts.Target)
+	p := &Plan{Steps: make([]*Step, 0, len(m.Jobs)), prices: prices(lock)}
 	specs := make(map[string]*spec, len(m.Jobs))
+	steps := make(map[string]*Step, len(m.Jobs))
 	for _, j := range m.Jobs {
+		if keep != nil && !keep[j.ID] {
+			continue
+		}
 		sp, err := specOf(m, j, specs)
 		if err != nil {
 			return nil, err
 		}
+		lj := lock.Jobs[j.ID]
 		st := &Step{Job: j, spec: sp}
-		st.Action, st.Reason = decide(m.Dir, j, sp, lock.Jobs[j.ID], opts)
+		st.Action, st.Reason = decide(m.Dir, j, sp, lj, opts)
+		if st.Reason == reasonSpecChanged {
+			st.specChanged = true
+			st.Changes = diffRequest(lj.Request, sp, j, lock)
+		}
 		p.Steps = append(p.Steps, st)
+		steps[j.ID] = st
+	}
+	propagate(p.Steps, steps, lock)
+	if keep == nil {
+		p.Orphans = orphans(m, lock)
 	}
 	return p, nil
 }
@@ -123,6 +173,10 @@ func specOf(m *manifest.Manifest, j *manifest.Job, memo map[string]*spec) (*spec
 	return sp, nil
 }
 
+// reasonSpecChanged is decide's reason when the recorded spec hash differs.
+const reasonSpecChanged = "spec changed"
+
+// decide picks the action for one job from its lock entry and its files.
 func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanOptions) (Action, string) {
 	if lj == nil {
 		return Create, "new"
@@ -131,7 +185,7 @@ func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanO
 		return Regenerate, "--replace"
 	}
 	if lj.SpecHash != sp.hash {
-		return Regenerate, "spec changed"
+		return Regenerate, reasonSpecChanged
 	}
 	if lj.Backend != opts.Backend {
 		if lj.Backend == "sandbox" {
@@ -144,7 +198,7 @@ func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanO
 		return Resume, "in flight since " + last.SubmittedAt.Local().Format("15:04:05")
 	}
 	if len(lj.Results) > 0 && last != nil && last.Status == apipod.StatusCompleted {
-		problem := checkOutputs(root, lj)
+		problem := CheckOutputs(root, lj)
 		switch {
 		case problem == "":
 			return Skip, "up to date"
@@ -182,10 +236,11 @@ const (
 	statusLost       = "lost"       // the API no longer knows the task (404 on status)
 )
 
-// checkOutputs returns "" when every recorded output is on disk unchanged,
-// else what is wrong with the first that is not. A file whose size and
-// modification time match the record is trusted without rehashing.
-func checkOutputs(root string, lj *lockfile.Job) string {
+// CheckOutputs returns "" when every recorded output of a job is on disk
+// unchanged, else what is wrong with the first that is not; root is the
+// manifest's folder. A file whose size and modification time match the
+// record is trusted without rehashing.
+func CheckOutputs(root string, lj *lockfile.Job) string {
 	if len(lj.Outputs) < len(lj.Results) {
 		return "download unfinished"
 	}

@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/apipod/apipod-batch/apipod"
@@ -27,19 +26,14 @@ func (r *run) timeout(st *Step) time.Duration {
 }
 
 // poll reads a task's status until it ends or the job's deadline passes,
-// waiting a growing, jittered interval between reads (settings.poll bounds
-// it). A resumed task is read at once: it may have finished meanwhile.
+// waiting between reads as the poller says.
 func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipod.Task, error) {
-	poll := r.m.Settings.Poll
 	deadline := att.SubmittedAt.Add(r.timeout(st))
-	delay := poll.Initial
-	if st.Action == Resume {
-		delay = 0
-	}
+	ps := PollState{Model: st.Job.Model, Resumed: st.Action == Resume}
 	lastStatus, lastProgress := att.Status, -1
 	for {
-		if delay > 0 {
-			wait := jitter(delay)
+		ps.Elapsed = r.cfg.Now().Sub(att.SubmittedAt)
+		if wait := r.poller.Wait(ps); wait > 0 {
 			if left := deadline.Sub(r.cfg.Now()); wait > left {
 				wait = max(left, 0)
 			}
@@ -47,7 +41,7 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 				return nil, err
 			}
 		}
-		delay = min(max(time.Duration(float64(delay)*1.6), poll.Initial), poll.Max)
+		ps.Polls++
 		task, err := r.cfg.API.Status(ctx, st.spec.kind, att.TaskID)
 		if err != nil {
 			var apiErr *apipod.APIError
@@ -68,6 +62,9 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 		if task.Done() {
 			return task, nil
 		}
+		if task.Progress > 0 && task.Progress < 100 {
+			ps.Progress = append(ps.Progress, ProgressSample{At: r.cfg.Now().Sub(att.SubmittedAt), Percent: task.Progress})
+		}
 		if task.Status != lastStatus || task.Progress != lastProgress {
 			if task.Status != lastStatus {
 				r.finishAttempt(st.Job.ID, att.N, func(a *lockfile.Attempt) { a.Status = task.Status })
@@ -80,9 +77,4 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 			return nil, errDeadline
 		}
 	}
-}
-
-// jitter spreads a wait over ±20% so tasks started together do not poll in step.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }

@@ -62,6 +62,7 @@ type Server struct {
 
 	mu      sync.Mutex // guards the fields below
 	tasks   map[string]*task
+	watch   map[string]*watch // status reads per task, for Timings
 	idem    map[string]*idemRecord
 	perBody map[string]int
 	taskSeq int
@@ -98,6 +99,7 @@ func New(opts Options) *Server {
 		faults:  opts.Faults,
 		rng:     mrand.New(mrand.NewSource(opts.Seed)),
 		tasks:   make(map[string]*task),
+		watch:   make(map[string]*watch),
 		idem:    make(map[string]*idemRecord),
 		perBody: make(map[string]int),
 		stats:   Stats{FaultsInjected: make(map[string]int)},

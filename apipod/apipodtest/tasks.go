@@ -24,6 +24,7 @@ const (
 // computed from the clock.
 type task struct {
 	id      string
+	model   string
 	kind    apipod.Kind
 	created time.Time
 	dur     time.Duration
@@ -223,6 +224,7 @@ func (s *Server) newTask(m *apipod.Model, body map[string]any, canon string) *ta
 	}
 	t := &task{
 		id:      fmt.Sprintf("%s%s%06x", prefix, s.token, seq),
+		model:   m.ID,
 		kind:    m.Kind,
 		created: s.now(),
 		dur:     s.duration(m, body),
@@ -265,14 +267,18 @@ func resultCount(m *apipod.Model, body map[string]any) int {
 func (s *Server) status(kind apipod.Kind) func(*call) {
 	return func(c *call) {
 		s.count(func(st *Stats) { st.StatusRequests++ })
+		now := s.now()
 		s.mu.Lock()
 		t := s.tasks[c.r.PathValue("task_id")]
+		if t != nil && t.kind == kind {
+			s.observe(t, now)
+		}
 		s.mu.Unlock()
 		if t == nil || t.kind != kind {
 			c.fail(http.StatusNotFound, "task_not_found", "task not found")
 			return
 		}
-		c.ok(t.report(s.now(), s.filesBase(c.r)))
+		c.ok(t.report(now, s.filesBase(c.r)))
 	}
 }
 

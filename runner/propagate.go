@@ -1,0 +1,108 @@
+package runner
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/apipod/apipod-batch/lockfile"
+	"github.com/apipod/apipod-batch/manifest"
+)
+
+// renews reports whether the step gives its job new results.
+func (s *Step) renews() bool {
+	switch s.Action {
+	case Create, Regenerate, Retry, Resume:
+		return true
+	}
+	return false
+}
+
+// propagate regenerates the done jobs whose upstream jobs will have new
+// results, upstream first, and tells a job's own spec change from one it
+// only inherits through its upstream jobs' spec hashes.
+func propagate(order []*Step, steps map[string]*Step, lock *lockfile.File) {
+	seen := make(map[string]bool, len(steps))
+	var visit func(st *Step)
+	visit = func(st *Step) {
+		if seen[st.Job.ID] {
+			return
+		}
+		seen[st.Job.ID] = true
+		var renewed []string
+		inherited := false // an upstream spec hash differs from the recorded one
+		for _, id := range st.Job.Needs {
+			up := steps[id]
+			if up == nil {
+				continue
+			}
+			visit(up)
+			if up.renews() {
+				renewed = append(renewed, id)
+			}
+			if lj := lock.Jobs[id]; lj == nil || lj.SpecHash != up.spec.hash {
+				inherited = true
+			}
+		}
+		if len(renewed) == 0 {
+			return
+		}
+		switch {
+		case st.Action == Skip || st.Action == Download:
+			st.Action, st.Reason, st.Upstream = Regenerate, upstreamReason(renewed), renewed
+		case st.Action == Regenerate && st.specChanged:
+			st.Upstream = renewed
+			if len(st.Changes) == 0 && inherited {
+				st.specChanged, st.Reason = false, upstreamReason(renewed)
+			}
+		}
+	}
+	for _, st := range order {
+		visit(st)
+	}
+}
+
+func upstreamReason(ids []string) string {
+	if len(ids) == 1 {
+		return "upstream " + ids[0] + " regenerates"
+	}
+	return "upstream " + strings.Join(ids, ", ") + " regenerate"
+}
+
+// targeted returns the jobs target reports and, transitively, the upstream
+// jobs they need; nil when there is no target.
+func targeted(m *manifest.Manifest, target func(id string) bool) map[string]bool {
+	if target == nil {
+		return nil
+	}
+	keep := make(map[string]bool)
+	var add func(id string)
+	add = func(id string) {
+		if keep[id] {
+			return
+		}
+		keep[id] = true
+		if j := m.Job(id); j != nil {
+			for _, up := range j.Needs {
+				add(up)
+			}
+		}
+	}
+	for _, j := range m.Jobs {
+		if target(j.ID) {
+			add(j.ID)
+		}
+	}
+	return keep
+}
+
+// orphans lists the lockfile's jobs that the manifest no longer has.
+func orphans(m *manifest.Manifest, lock *lockfile.File) []Orphan {
+	var out []Orphan
+	for id, lj := range lock.Jobs {
+		if m.Job(id) == nil {
+			out = append(out, Orphan{ID: id, Model: lj.Model, Outputs: len(lj.Outputs)})
+		}
+	}
+	slices.SortFunc(out, func(a, b Orphan) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
