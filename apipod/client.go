@@ -42,6 +42,10 @@ type Client struct {
 	MaxDownloadBytes int64
 	// Sleep waits between retries; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Limiter, when set, paces every API request (creates and status reads)
+	// and slows down on 429s. Result files come from other hosts and are
+	// not counted.
+	Limiter *RateLimiter
 	// OnRetry, when set, is told about every retry before its wait.
 	OnRetry func(op string, err error, wait time.Duration)
 	// UserAgent is sent with every request.
@@ -203,7 +207,13 @@ func (c *Client) do(ctx context.Context, op string, build func(context.Context) 
 	decode func(http.Header, json.RawMessage) error) error {
 	b := c.backoff()
 	for try := 1; ; try++ {
+		if c.Limiter != nil {
+			if err := c.Limiter.Wait(ctx); err != nil {
+				return err
+			}
+		}
 		err := c.once(ctx, op, build, decode)
+		c.paced(err)
 		if err == nil {
 			return nil
 		}
@@ -220,6 +230,22 @@ func (c *Client) do(ctx context.Context, op string, build func(context.Context) 
 		if err := c.Sleep(ctx, wait); err != nil {
 			return err
 		}
+	}
+}
+
+// paced tells the limiter how a request went.
+func (c *Client) paced(err error) {
+	if c.Limiter == nil {
+		return
+	}
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		c.Limiter.succeeded()
+	case errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusTooManyRequests:
+		c.Limiter.throttled()
+	default:
+		c.Limiter.done()
 	}
 }
 
