@@ -1,6 +1,12 @@
 package main
 
 import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/manifest"
 )
@@ -11,18 +17,30 @@ type registryChecker struct{}
 
 var _ manifest.ParamChecker = registryChecker{}
 
+// CheckJob checks one job's request against the registry. A problem with one
+// item of a URL list is placed at that item; an unknown model without a close
+// match gets a hint on where the known ids are listed.
 func (registryChecker) CheckJob(model, prompt string, params map[string]any) []manifest.Problem {
 	errs := apipod.CheckRequest(model, prompt, params)
 	out := make([]manifest.Problem, len(errs))
 	for i, e := range errs {
-		out[i] = manifest.Problem{Field: e.Field, Message: e.Message}
+		field, msg := e.Field, e.Message
+		if idx, rest, ok := e.Item(); ok {
+			field, msg = fmt.Sprintf("%s[%d]", e.Field, idx), rest
+		}
+		if field == "model" && !strings.Contains(msg, "did you mean") {
+			msg += `; "apipod-batch models" lists the known ids, and settings.allow_unknown_models: true lets a newer one through`
+		}
+		out[i] = manifest.Problem{Field: field, Message: msg}
 	}
 	return out
 }
 
 // loadManifest reads, expands and checks a manifest: the checks every
-// command runs before it touches the lockfile or the network.
-func loadManifest(path string, g *globalOptions) (*manifest.Manifest, error) {
+// command runs before it touches the lockfile or the network. A model alias
+// becomes the public id it stands for, before anything hashes the job, with
+// a note on notes; so does a model let through by allow_unknown_models.
+func loadManifest(path string, g *globalOptions, notes io.Writer) (*manifest.Manifest, error) {
 	vars, err := g.varMap()
 	if err != nil {
 		return nil, err
@@ -31,8 +49,53 @@ func loadManifest(path string, g *globalOptions) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range resolveModels(m) {
+		fmt.Fprintln(notes, n)
+	}
 	if err := m.Check(registryChecker{}); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// resolveModels replaces every model alias in m by its public id and returns
+// the notes that say so, one per place in the file and model, in file order;
+// a note about a model that several jobs inherit names none of them.
+// With allow_unknown_models it also notes each model it does not know.
+func resolveModels(m *manifest.Manifest) []string {
+	seen := make(map[string]*manifest.Error)
+	var notes []*manifest.Error
+	note := func(j *manifest.Job, format string, args ...any) {
+		key := j.ModelPos.String() + "\x00" + j.Model
+		switch e := seen[key]; {
+		case e == nil:
+			seen[key] = &manifest.Error{Pos: j.ModelPos, Job: writtenID(j), Msg: "note: " + fmt.Sprintf(format, args...)}
+			notes = append(notes, seen[key])
+		case e.Job != writtenID(j):
+			e.Job = "" // a model in defaults: the note is about no one job
+		}
+	}
+	for _, j := range m.Jobs {
+		if id := apipod.ResolveAlias(j.Model); id != "" {
+			note(j, "model %q is called %q; using that", j.Model, id)
+			j.Model = id
+		} else if _, known := apipod.LookupModel(j.Model); !known && m.Settings.AllowUnknownModels {
+			note(j, "model %q is not in this release's registry; its request is not checked (settings.allow_unknown_models)", j.Model)
+		}
+	}
+	slices.SortStableFunc(notes, func(a, b *manifest.Error) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
+	out := make([]string, len(notes))
+	for i, n := range notes {
+		out[i] = n.Error()
+	}
+	return out
+}
+
+// writtenID is the job's id as written in the manifest: a matrix job's id
+// without the values that expansion appended (job ids hold no dots).
+func writtenID(j *manifest.Job) string {
+	id, _, _ := strings.Cut(j.ID, ".")
+	return id
 }

@@ -26,6 +26,9 @@ type applyOptions struct {
 	parallelism int
 	sandbox     bool
 	yes         bool
+	maxCost     float64
+	sel         selectFlags // --target and --replace (cmd_plan.go)
+	ui          uiOptions   // progress, logs and reports (ui.go)
 
 	streams *streams
 	getenv  func(string) string
@@ -53,6 +56,9 @@ func newApplyCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.IntVarP(&opts.parallelism, "parallelism", "p", 0, "tasks in flight at once (overrides settings.parallelism)")
 	f.BoolVar(&opts.sandbox, "sandbox", false, "run against the built-in APIPod simulator: no key, no cost")
 	f.BoolVarP(&opts.yes, "yes", "y", false, "do not ask for confirmation before paid work")
+	f.Float64Var(&opts.maxCost, "max-cost", 0, "stop submitting new tasks once this run's cost would pass `AMOUNT` (USD); jobs left are pending")
+	opts.sel.register(f)
+	opts.ui.addFlags(f)
 	return cmd
 }
 
@@ -63,27 +69,21 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	if opts.parallelism < 0 {
 		return fmt.Errorf("--parallelism %d: want a positive number", opts.parallelism)
 	}
-	m, err := loadManifest(opts.manifest, opts.global)
+	if opts.maxCost < 0 {
+		return fmt.Errorf("--max-cost %g: want a positive amount", opts.maxCost)
+	}
+	reports, err := opts.ui.check()
 	if err != nil {
 		return err
 	}
-	var api *apipod.Client
-	backend := ""
-	if opts.sandbox {
-		srv := apipodtest.NewServer(sandboxOptions())
-		defer srv.Close()
-		api = apipod.NewClient(srv.URL, sandboxKey)
-		backend = "sandbox"
-	} else {
-		key := opts.getenv("APIPOD_API_KEY")
-		if key == "" {
-			return &missingKeyError{}
-		}
-		base := opts.getenv("APIPOD_BASE_URL")
-		if base == "" {
-			base = apipod.DefaultBaseURL
-		}
-		api = apipod.NewClient(base, key)
+	m, err := loadManifest(opts.manifest, opts.global, opts.streams.err)
+	if err != nil {
+		return err
+	}
+	backend := backendOf(opts.sandbox)
+	po, err := opts.sel.planOptions(m, backend, opts.now())
+	if err != nil {
+		return err
 	}
 
 	store, err := lockfile.Open(lockfile.Path(opts.manifest), lockfile.Options{})
@@ -94,25 +94,44 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 
 	var plan *runner.Plan
 	store.View(func(f *lockfile.File) {
-		plan, err = runner.MakePlan(m, f, runner.PlanOptions{Backend: backend, Now: opts.now()})
+		plan, err = runner.MakePlan(m, f, po)
 	})
 	if err != nil {
 		return err
 	}
-	log := newLineLog(opts.streams.err, opts.now)
-	log.plan(plan)
-	if plan.Pending() && opts.interactive && !opts.yes && !opts.sandbox {
+	log := newDisplay(&opts.ui, opts.streams, opts.getenv, opts.now)
+	if err := showPlan(plan, log, &opts.ui, opts.streams.err, opts.getenv); err != nil {
+		return err
+	}
+	// Only new tasks cost money: resuming and downloading ask nothing.
+	if plan.Estimate().Tasks > 0 && opts.interactive && !opts.yes && !opts.sandbox {
 		ok, err := confirm(opts.streams.in, opts.streams.err, "Submit paid generation tasks to APIPod?")
 		if err != nil || !ok {
 			return errors.Join(errors.New("apply cancelled; nothing was sent"), err)
 		}
 	}
 
-	api.OnRetry = log.retry
+	log.begin(workCount(plan))
+	// With nothing to do, no client is made: the run sends nothing.
+	var api runner.API
+	if plan.Pending() {
+		client, closeClient, err := opts.client()
+		if err != nil {
+			return err
+		}
+		defer closeClient()
+		client.OnRetry = log.retry
+		if rps := m.Settings.RateLimit; rps > 0 {
+			client.Limiter = apipod.NewRateLimiter(rps)
+		}
+		api = client
+	}
 	res, err := runner.Apply(ctx, runner.Config{
 		Manifest: m, Store: store, API: api, Plan: plan, Backend: backend,
 		Parallelism: opts.parallelism, Observer: log, Now: opts.now,
+		MaxCost: opts.maxCost, Estimate: plan.Price,
 	})
+	log.end()
 	if cerr := store.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write lockfile: %w", cerr)
 	}
@@ -123,6 +142,9 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		}
 		if verr := view.Summary(report.Summarize(res)); verr != nil && err == nil {
 			err = verr
+		}
+		if rerr := writeReports(reports, m, res, opts.getenv, opts.now()); rerr != nil && err == nil {
+			err = rerr
 		}
 	}
 	switch {
@@ -135,6 +157,24 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		return &exitCodeError{exitError}
 	}
 	return nil
+}
+
+// client connects to the API, or to an in-process simulator with
+// --sandbox; close stops the simulator.
+func (opts *applyOptions) client() (c *apipod.Client, close func(), err error) {
+	if opts.sandbox {
+		srv := apipodtest.NewServer(sandboxOptions())
+		return apipod.NewClient(srv.URL, sandboxKey), srv.Close, nil
+	}
+	key := opts.getenv("APIPOD_API_KEY")
+	if key == "" {
+		return nil, nil, &missingKeyError{}
+	}
+	base := opts.getenv("APIPOD_BASE_URL")
+	if base == "" {
+		base = apipod.DefaultBaseURL
+	}
+	return apipod.NewClient(base, key), func() {}, nil
 }
 
 // missingKeyError is apply without a key and without --sandbox.

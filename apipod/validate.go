@@ -193,28 +193,34 @@ func checkURL(m *Model, s string) string {
 		}
 		return fmt.Sprintf("%q: assetId:// references work only with Seedance models; give an http(s) URL", s)
 	}
-	scheme, rest, hasScheme := strings.Cut(s, "://")
+	scheme, _, hasScheme := strings.Cut(s, "://")
 	switch {
 	case hasScheme && scheme != "file":
 		return fmt.Sprintf("%q is not an http(s) URL; APIPod fetches inputs over http(s) only", s)
 	case !hasScheme && looksLikeHost(s):
 		return fmt.Sprintf("%q is not an http(s) URL; did you mean %q?", s, "https://"+s)
-	case !hasScheme:
-		rest = s
 	}
 	how := "upload it somewhere APIPod can fetch it and give its http(s) URL"
 	if m.AssetIDs {
 		how += ", or add it to the Seedance asset library and give assetId://…"
 	}
-	return fmt.Sprintf("%q is not an http(s) URL but a local file (%s); %s", s, rest, how)
+	return fmt.Sprintf("%q is a local file, not an http(s) URL; %s", s, how)
 }
 
-// looksLikeHost reports whether s starts with a host name such as
-// example.com, as in a URL written without its scheme.
+// looksLikeHost reports whether s is a URL written without its scheme: a
+// host name such as example.com (ending in letters), then a path.
 func looksLikeHost(s string) bool {
-	host, _, _ := strings.Cut(s, "/")
-	return strings.Contains(host, ".") && !strings.HasPrefix(host, ".") &&
-		!strings.ContainsAny(host, `\: `) && host != ".."
+	host, path, ok := strings.Cut(s, "/")
+	dot := strings.LastIndexByte(host, '.')
+	if !ok || path == "" || dot <= 0 || len(host)-dot < 3 {
+		return false
+	}
+	for _, r := range host[dot+1:] {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Param) rangeText() string {

@@ -94,7 +94,10 @@ func (s *scheduler) next(ctx context.Context) *node {
 	}
 }
 
-// pop takes the earliest ready node that may start now; s.mu is held.
+// pop takes the ready node to start next; s.mu is held. Videos go before
+// images: starting the longest tasks first keeps a few long ones from
+// running alone at the end (longest-processing-time-first list scheduling).
+// Within a kind, nodes start in plan order.
 func (s *scheduler) pop() *node {
 	if len(s.free) > 0 {
 		n := s.free[0]
@@ -107,7 +110,7 @@ func (s *scheduler) pop() *node {
 		if len(q) == 0 || (s.limit[kind] > 0 && s.running[kind] >= s.limit[kind]) {
 			continue
 		}
-		if !found || q[0].order < s.queue[best][0].order {
+		if !found || kind == apipod.KindVideo {
 			best, found = kind, true
 		}
 	}

@@ -139,7 +139,7 @@ func MakePlan(m *manifest.Manifest, lock *lockfile.File, opts PlanOptions) (*Pla
 		p.Steps = append(p.Steps, st)
 		steps[j.ID] = st
 	}
-	propagate(p.Steps, steps, lock)
+	propagate(p.Steps, steps, lock, opts.Now)
 	if keep == nil {
 		p.Orphans = orphans(m, lock)
 	}
@@ -202,6 +202,8 @@ func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanO
 		switch {
 		case problem == "":
 			return Skip, "up to date"
+		case opts.Backend == "sandbox":
+			return Regenerate, problem + "; the result URLs of an in-process sandbox end with its run"
 		case opts.Now.Before(lj.ExpiresAt):
 			return Download, problem
 		default:

@@ -185,8 +185,12 @@ func TestPlanPropagatesToDependents(t *testing.T) {
 			os.Remove(filepath.Join(e.dir, "out/hero/0.png"))
 			e.now = e.now.Add(48 * time.Hour)
 		}, want: "-/+ hero: out/hero/0.png missing and the result URLs expired\n-/+ hero-clip: upstream hero regenerates\n"},
+		{name: "upstream done, URLs expired", edit: func(e *planEnv) {
+			e.reload(strings.Replace(planYAML, `"slow push-in"`, `"fast push-in"`, 1))
+			e.now = e.now.Add(48 * time.Hour)
+		}, want: "~ hero-clip: spec changed; the result URLs of upstream hero expired: add --replace hero\n"},
 		{name: "upstream spec changed", edit: func(e *planEnv) {
-			e.m.Job("hero").Prompt = "a green mug"
+			e.reload(strings.Replace(planYAML, `"a red mug"`, `"a green mug"`, 1))
 		}, want: "~ hero: spec changed\n-/+ hero-clip: upstream hero regenerates\n"},
 		{name: "upstream spec changed, dependent's too", edit: func(e *planEnv) {
 			e.reload(strings.NewReplacer(`"a red mug"`, `"a green mug"`, `"slow push-in"`, `"fast push-in"`).Replace(planYAML))
@@ -208,7 +212,7 @@ func TestPlanPropagatesToDependents(t *testing.T) {
 				t.Fatalf("plan:\n%s\nwant:\n%s", got, tt.want)
 			}
 			for _, s := range p.Steps {
-				if s.Job.ID == "hero-clip" && s.Action == runner.Regenerate && !reflect.DeepEqual(s.Upstream, []string{"hero"}) {
+				if s.Job.ID == "hero-clip" && strings.Contains(s.Reason, "hero regenerates") && !reflect.DeepEqual(s.Upstream, []string{"hero"}) {
 					t.Errorf("hero-clip upstream %v", s.Upstream)
 				}
 			}
@@ -325,7 +329,7 @@ func TestPlanOrphansAndEstimate(t *testing.T) {
 	if est.Tasks != 5 || fmt.Sprintf("%.4f", est.Cost) != "0.4300" || !reflect.DeepEqual(est.Unpriced, map[string]int{"seedream-v4.5": 1}) {
 		t.Fatalf("estimate %+v", est)
 	}
-	if p.Price("veo3-1-fast") != 0.5 {
+	if p.Price("veo3-1-fast") != 0.27 {
 		t.Fatalf("price %v", p.Price("veo3-1-fast"))
 	}
 	target, _ := runner.Select(e.m, []string{"other"})

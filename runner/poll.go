@@ -27,7 +27,8 @@ func (r *run) timeout(st *Step) time.Duration {
 
 // poll reads a task's status until it ends or the job's deadline passes,
 // waiting between reads as the poller says.
-func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipod.Task, error) {
+// It also returns the task's progress readings, from which the poller learns.
+func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipod.Task, []ProgressSample, error) {
 	deadline := att.SubmittedAt.Add(r.timeout(st))
 	ps := PollState{Model: st.Job.Model, Resumed: st.Action == Resume}
 	lastStatus, lastProgress := att.Status, -1
@@ -38,29 +39,32 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 				wait = max(left, 0)
 			}
 			if err := r.cfg.Sleep(ctx, wait); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		ps.Polls++
 		task, err := r.cfg.API.Status(ctx, st.spec.kind, att.TaskID)
+		if err == nil && ps.Polls == 1 && !ps.Resumed {
+			r.durs.firstReadWas(st.Job.Model, task.Done())
+		}
 		if err != nil {
 			var apiErr *apipod.APIError
 			switch {
 			case ctx.Err() != nil:
-				return nil, ctx.Err()
+				return nil, nil, ctx.Err()
 			case errors.As(err, &apiErr) && apiErr.NotFound():
-				return nil, errLost
+				return nil, nil, errLost
 			case errors.As(err, &apiErr) && apiErr.Fatal():
-				return nil, err
+				return nil, nil, err
 			}
 			// The client already retried; keep polling until the deadline.
 			if !r.cfg.Now().Before(deadline) {
-				return nil, errors.Join(errDeadline, err)
+				return nil, nil, errors.Join(errDeadline, err)
 			}
 			continue
 		}
 		if task.Done() {
-			return task, nil
+			return task, ps.Progress, nil
 		}
 		if task.Progress > 0 && task.Progress < 100 {
 			ps.Progress = append(ps.Progress, ProgressSample{At: r.cfg.Now().Sub(att.SubmittedAt), Percent: task.Progress})
@@ -74,7 +78,7 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 				TaskID: att.TaskID, Status: task.Status, Progress: task.Progress})
 		}
 		if !r.cfg.Now().Before(deadline) {
-			return nil, errDeadline
+			return nil, nil, errDeadline
 		}
 	}
 }

@@ -26,19 +26,21 @@ type ProgressSample struct {
 	Percent int
 }
 
-// adaptivePoller places polls around each task's expected completion: a
-// task that reports progress is read twice to learn its rate and then once
-// just after its predicted end; otherwise reads follow the quantiles of the
-// model's observed durations, sparse early and dense near the usual end;
-// with no history it backs off exponentially from settings.poll.initial.
-// Every wait stays within [floor, settings.poll.max].
+// adaptivePoller places polls around each task's expected end. The first
+// read comes when about a third of the model's tasks are done (learned as
+// the run goes); a task still running then reports its progress, and the
+// model's learned progress curve turns that one reading into a predicted
+// end, where the next read goes. A model without a curve yet is read twice
+// to get the rate; one whose tasks report no progress is read at the
+// quantiles of its durations; one with no history backs off exponentially
+// from settings.poll.initial. Every wait stays within [floor, poll.max].
 type adaptivePoller struct {
 	d                   *durations
 	initial, max, floor time.Duration
 }
 
-// pollQuantiles are where reads go, as quantiles of the model's durations,
-// when a task reports no progress.
+// pollQuantiles are where reads go, as quantiles of the model's observed
+// durations, for a model whose tasks report no progress.
 var pollQuantiles = []float64{0.5, 0.7, 0.85, 0.95, 1}
 
 func newAdaptivePoller(d *durations, initial, longest time.Duration) *adaptivePoller {
@@ -49,46 +51,46 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 	if s.Resumed && s.Polls == 0 {
 		return 0 // it may well have finished while nobody watched
 	}
-	if n := len(s.Progress); n >= 2 {
-		p1, p2 := s.Progress[n-2], s.Progress[n-1]
-		if p2.Percent > p1.Percent && p2.At > p1.At {
-			perPercent := float64(p2.At-p1.At) / float64(p2.Percent-p1.Percent)
-			eta := p2.At + time.Duration(perPercent*float64(100-p2.Percent))
-			slack := eta/50 + a.floor/2
-			return a.clamp(eta + slack - s.Elapsed)
+	if n := len(s.Progress); n > 0 {
+		last := s.Progress[n-1]
+		if total, ok := a.d.predict(s.Model, last); ok && total > s.Elapsed {
+			return a.toward(total, s.Elapsed)
 		}
-	}
-	median, warm := a.d.quantile(s.Model, 0.5)
-	if len(s.Progress) == 1 {
+		if n >= 2 {
+			p1 := s.Progress[n-2]
+			if last.Percent > p1.Percent && last.At > p1.At {
+				perPercent := float64(last.At-p1.At) / float64(last.Percent-p1.Percent)
+				return a.toward(last.At+time.Duration(perPercent*float64(100-last.Percent)), s.Elapsed)
+			}
+		}
 		// A second reading gives the rate.
-		if warm {
-			return a.clamp(median / 5)
-		}
 		return a.clamp(s.Elapsed / 4)
 	}
-	if !warm {
-		wait := a.initial
-		for range s.Polls {
-			wait = wait * 8 / 5
-		}
-		return jitter(a.clamp(wait))
-	}
 	if s.Polls == 0 {
-		return jitter(a.clamp(median * 35 / 100))
-	}
-	for _, q := range pollQuantiles {
-		if at, _ := a.d.quantile(s.Model, q); at > s.Elapsed+a.floor {
-			return a.clamp(at - s.Elapsed)
+		if t, ok := a.d.firstReadAt(s.Model); ok {
+			return jitter(a.clamp(t - s.Elapsed))
 		}
 	}
-	return jitter(a.clamp(s.Elapsed * 3 / 10))
+	if _, warm := a.d.quantile(s.Model, 0.5); warm {
+		// No progress reported: read at the quantiles of the durations seen.
+		for _, q := range pollQuantiles {
+			if at, _ := a.d.quantile(s.Model, q); at > s.Elapsed+a.floor {
+				return a.clamp(at - s.Elapsed)
+			}
+		}
+		return jitter(a.clamp(s.Elapsed * 3 / 10))
+	}
+	wait := a.initial
+	for range s.Polls {
+		wait = wait * 8 / 5
+	}
+	return jitter(a.clamp(wait))
 }
 
-// jitter spreads a wait over ±10% so that tasks started together do not
-// poll in step. Waits aimed at a predicted completion are not jittered:
-// they are already spread by the tasks' own progress.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+// toward aims a read just past a predicted end: the slack absorbs small
+// prediction errors, which would otherwise cost a second read.
+func (a *adaptivePoller) toward(end, elapsed time.Duration) time.Duration {
+	return a.clamp(end + end/50 + a.floor/2 - elapsed)
 }
 
 func (a *adaptivePoller) clamp(d time.Duration) time.Duration {
@@ -113,4 +115,11 @@ func (f fixedCadence) Wait(s PollState) time.Duration {
 		return scaled(8 * time.Second)
 	}
 	return scaled(20 * time.Second)
+}
+
+// jitter spreads a wait over ±10% so that tasks started together do not
+// poll in step. Waits aimed at a predicted end are not jittered: they are
+// already spread by the tasks' own progress.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
 }

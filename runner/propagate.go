@@ -1,8 +1,10 @@
 package runner
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apipod/apipod-batch/lockfile"
 	"github.com/apipod/apipod-batch/manifest"
@@ -20,7 +22,7 @@ func (s *Step) renews() bool {
 // propagate regenerates the done jobs whose upstream jobs will have new
 // results, upstream first, and tells a job's own spec change from one it
 // only inherits through its upstream jobs' spec hashes.
-func propagate(order []*Step, steps map[string]*Step, lock *lockfile.File) {
+func propagate(order []*Step, steps map[string]*Step, lock *lockfile.File, now time.Time) {
 	seen := make(map[string]bool, len(steps))
 	var visit func(st *Step)
 	visit = func(st *Step) {
@@ -43,6 +45,7 @@ func propagate(order []*Step, steps map[string]*Step, lock *lockfile.File) {
 				inherited = true
 			}
 		}
+		defer warnExpired(st, steps, lock, now)
 		if len(renewed) == 0 {
 			return
 		}
@@ -58,6 +61,21 @@ func propagate(order []*Step, steps map[string]*Step, lock *lockfile.File) {
 	}
 	for _, st := range order {
 		visit(st)
+	}
+}
+
+// warnExpired adds to the reason of a job that will submit when an upstream
+// job it takes results from stays done but its result URLs have expired:
+// apply cannot send them, only regenerating that job helps.
+func warnExpired(st *Step, steps map[string]*Step, lock *lockfile.File, now time.Time) {
+	if st.Action != Create && st.Action != Regenerate && st.Action != Retry {
+		return
+	}
+	for _, id := range st.Job.Needs {
+		up, lj := steps[id], lock.Jobs[id]
+		if up != nil && up.Action == Skip && lj != nil && !lj.ExpiresAt.IsZero() && !now.Before(lj.ExpiresAt) {
+			st.Reason += fmt.Sprintf("; the result URLs of upstream %s expired: add --replace %s", id, id)
+		}
 	}
 }
 

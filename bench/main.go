@@ -1,0 +1,202 @@
+// Command bench measures how close apipod-batch comes to the physical limit
+// of a batch run: with parallelism C and task durations d_i, no schedule
+// finishes sooner than max(Σd_i/C, max d_i), and the best client sees each
+// completion the instant it happens, with one status read per task.
+//
+// It runs apply against the fake API (apipod/apipodtest) with task durations
+// drawn from a realistic spread — images 1–3 s, videos 5–15 s, multiplied by
+// -scale — once with the adaptive poller and once with a fixed-cadence
+// baseline (3 s, then 8 s, then 20 s, scaled the same way), each in a child
+// process so that its CPU time and peak memory are its own:
+//
+//	go run ./bench -jobs 1000 -scale 0.1
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/apipod/apipodtest"
+)
+
+type config struct {
+	jobs        int
+	scale       float64
+	parallelism int
+	videoShare  float64
+	seed        uint64
+}
+
+func main() {
+	var cfg config
+	child := flag.Bool("child", false, "internal: run one apply and report")
+	flag.IntVar(&cfg.jobs, "jobs", 1000, "number of jobs")
+	flag.Float64Var(&cfg.scale, "scale", 0.1, "multiply every duration (task times and poll cadence) by this")
+	flag.IntVar(&cfg.parallelism, "parallelism", 32, "tasks in flight at once")
+	flag.Float64Var(&cfg.videoShare, "video-share", 0.2, "fraction of jobs that are videos")
+	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the task durations")
+	flag.Parse()
+	if *child {
+		os.Exit(runChild())
+	}
+	if err := run(cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// figures are the measurements of one strategy.
+type figures struct {
+	Strategy       string
+	Makespan       time.Duration
+	LowerBound     time.Duration
+	ReadsPerTask   float64
+	LagP50, LagP95 time.Duration
+	LagP50Rel      float64 // median of lag ÷ the task's duration
+	Child          childReport
+}
+
+func run(cfg config, out *os.File) error {
+	fmt.Fprintf(out, "jobs %d, parallelism %d, scale %g (images %s–%s, videos %s–%s), %d%% videos\n\n",
+		cfg.jobs, cfg.parallelism, cfg.scale, scaled(cfg, time.Second), scaled(cfg, 3*time.Second),
+		scaled(cfg, 5*time.Second), scaled(cfg, 15*time.Second), int(cfg.videoShare*100))
+	var all []figures
+	for _, strategy := range []string{"adaptive", "fixed-3s/8s/20s"} {
+		f, err := measure(cfg, strategy)
+		if err != nil {
+			return fmt.Errorf("%s: %w", strategy, err)
+		}
+		all = append(all, f)
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "strategy\tmakespan\tlower bound\tratio\treads/task\tlag p50\tlag p95\tlag p50/duration\tpeak RSS\tCPU/job\tlock written/final\t")
+	for _, f := range all {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%.3f\t%.2f\t%s\t%s\t%.1f%%\t%.0f MB\t%s\t%.1f×\t\n",
+			f.Strategy, f.Makespan.Round(time.Millisecond), f.LowerBound.Round(time.Millisecond),
+			float64(f.Makespan)/float64(f.LowerBound), f.ReadsPerTask,
+			f.LagP50.Round(time.Millisecond), f.LagP95.Round(time.Millisecond), 100*f.LagP50Rel,
+			float64(f.Child.MaxRSSKB)/1024, (f.Child.CPU / time.Duration(cfg.jobs)).Round(time.Microsecond),
+			float64(f.Child.LockWritten)/float64(max(1, f.Child.LockFinal)))
+	}
+	return w.Flush()
+}
+
+func scaled(cfg config, d time.Duration) time.Duration {
+	return time.Duration(float64(d) * cfg.scale).Round(time.Millisecond)
+}
+
+// durationOf draws a task's duration from the job's prompt, so both
+// strategies see the same tasks.
+func durationOf(cfg config, kind apipod.Kind, prompt string) time.Duration {
+	h := uint64(14695981039346656037)
+	for _, c := range []byte(prompt) {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	r := rand.New(rand.NewPCG(cfg.seed, h))
+	lo, hi := time.Second, 3*time.Second
+	if kind == apipod.KindVideo {
+		lo, hi = 5*time.Second, 15*time.Second
+	}
+	return scaled(cfg, lo+time.Duration(r.Int64N(int64(hi-lo))))
+}
+
+func measure(cfg config, strategy string) (figures, error) {
+	srv := apipodtest.NewServer(apipodtest.Options{
+		APIKey: "sk-bench",
+		Duration: func(_ string, kind apipod.Kind, body map[string]any) time.Duration {
+			return durationOf(cfg, kind, fmt.Sprint(body["prompt"]))
+		},
+	})
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "apipod-bench-")
+	if err != nil {
+		return figures{}, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "jobs.yaml")
+	if err := os.WriteFile(path, manifestYAML(cfg), 0o644); err != nil {
+		return figures{}, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return figures{}, err
+	}
+	cmd := exec.Command(exe, "-child")
+	cmd.Env = append(os.Environ(), "BENCH_MANIFEST="+path, "BENCH_URL="+srv.URL, "BENCH_STRATEGY="+strategy,
+		fmt.Sprintf("BENCH_SCALE=%g", cfg.scale), fmt.Sprintf("BENCH_PARALLELISM=%d", cfg.parallelism))
+	cmd.Stderr = os.Stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		return figures{}, fmt.Errorf("child: %w", err)
+	}
+	var rep childReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return figures{}, fmt.Errorf("child report: %w", err)
+	}
+	if rep.Done != cfg.jobs {
+		return figures{}, fmt.Errorf("child finished %d of %d jobs", rep.Done, cfg.jobs)
+	}
+	return analyse(cfg, strategy, rep, srv.Timings()), nil
+}
+
+func analyse(cfg config, strategy string, rep childReport, ts []apipodtest.TaskTiming) figures {
+	f := figures{Strategy: strategy, Makespan: rep.Wall, Child: rep}
+	var sum, longest time.Duration
+	var lags []time.Duration
+	var rel []float64
+	reads := 0
+	for _, t := range ts {
+		d := t.Ended.Sub(t.Created)
+		sum += d
+		longest = max(longest, d)
+		reads += t.StatusReads
+		if !t.SeenEnded.IsZero() {
+			lag := t.SeenEnded.Sub(t.Ended)
+			lags = append(lags, lag)
+			rel = append(rel, float64(lag)/float64(d))
+		}
+	}
+	f.LowerBound = max(sum/time.Duration(cfg.parallelism), longest)
+	f.ReadsPerTask = float64(reads) / float64(max(1, len(ts)))
+	slices.Sort(lags)
+	slices.Sort(rel)
+	if len(lags) > 0 {
+		f.LagP50, f.LagP95 = lags[len(lags)/2], lags[len(lags)*95/100]
+		f.LagP50Rel = rel[len(rel)/2]
+	}
+	return f
+}
+
+func manifestYAML(cfg config) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: 1\nsettings:\n  parallelism: %d\n  retries: 0\n  poll: {initial: %s, max: %s}\njobs:\n",
+		cfg.parallelism, scaled(cfg, 2*time.Second), scaled(cfg, 30*time.Second))
+	r := rand.New(rand.NewPCG(cfg.seed, 7))
+	for i := range cfg.jobs {
+		if r.Float64() < cfg.videoShare {
+			fmt.Fprintf(&b, "  job-%05d: {model: veo3-1-fast, prompt: \"bench clip %d\"}\n", i, i)
+			continue
+		}
+		fmt.Fprintf(&b, "  job-%05d: {model: nano-banana-2, prompt: \"bench image %d\"}\n", i, i)
+	}
+	return []byte(b.String())
+}
+
+// rusage returns the process's CPU time and peak resident set in KiB.
+func rusage() (time.Duration, int64) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return cpu, ru.Maxrss
+}
