@@ -103,15 +103,6 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	if err := showPlan(plan, log, &opts.ui, opts.streams.err, opts.getenv); err != nil {
 		return err
 	}
-	// Only new tasks cost money: resuming and downloading ask nothing.
-	if plan.Estimate().Tasks > 0 && opts.interactive && !opts.yes && !opts.sandbox {
-		ok, err := confirm(opts.streams.in, opts.streams.err, "Submit paid generation tasks to APIPod?")
-		if err != nil || !ok {
-			return errors.Join(errors.New("apply cancelled; nothing was sent"), err)
-		}
-	}
-
-	log.begin(workCount(plan))
 	// With nothing to do, no client is made: the run sends nothing.
 	var api runner.API
 	if plan.Pending() {
@@ -126,6 +117,15 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		}
 		api = client
 	}
+	// Only new tasks cost money: resuming and downloading ask nothing.
+	if plan.Estimate().Tasks > 0 && opts.interactive && !opts.yes && !opts.sandbox {
+		ok, err := confirm(opts.streams.in, opts.streams.err, "Submit paid generation tasks to APIPod?")
+		if err != nil || !ok {
+			return errors.Join(errors.New("apply cancelled; nothing was sent"), err)
+		}
+	}
+
+	log.begin(workCount(plan))
 	res, err := runner.Apply(ctx, runner.Config{
 		Manifest: m, Store: store, API: api, Plan: plan, Backend: backend,
 		Parallelism: opts.parallelism, Observer: log, Now: opts.now,
@@ -160,8 +160,8 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 }
 
 // client connects to the API, or to an in-process simulator with
-// --sandbox; close stops the simulator.
-func (opts *applyOptions) client() (c *apipod.Client, close func(), err error) {
+// --sandbox; stop stops the simulator.
+func (opts *applyOptions) client() (c *apipod.Client, stop func(), err error) {
 	if opts.sandbox {
 		srv := apipodtest.NewServer(sandboxOptions())
 		return apipod.NewClient(srv.URL, sandboxKey), srv.Close, nil

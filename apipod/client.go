@@ -331,8 +331,10 @@ func (c *Client) redact(err error) error {
 	if err == nil || c.apiKey == "" {
 		return err
 	}
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	// Only an *APIError this attempt made is edited in place: a transport
+	// error may wrap the cause of a cancelled context, an error another
+	// goroutine owns.
+	if apiErr, ok := err.(*APIError); ok {
 		apiErr.Code = redactKey(apiErr.Code, c.apiKey)
 		apiErr.Message = redactKey(apiErr.Message, c.apiKey)
 		apiErr.RequestID = redactKey(apiErr.RequestID, c.apiKey)

@@ -64,6 +64,7 @@ type figures struct {
 	ReadsPerTask   float64
 	LagP50, LagP95 time.Duration
 	LagP50Rel      float64 // median of lag ÷ the task's duration
+	ReadsHist      [5]int  // tasks read 1, 2, 3, 4, 5+ times
 	Child          childReport
 }
 
@@ -89,7 +90,14 @@ func run(cfg config, out *os.File) error {
 			float64(f.Child.MaxRSSKB)/1024, (f.Child.CPU / time.Duration(cfg.jobs)).Round(time.Microsecond),
 			float64(f.Child.LockWritten)/float64(max(1, f.Child.LockFinal)))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	for _, f := range all {
+		fmt.Fprintf(out, "%s: tasks read 1/2/3/4/5+ times: %v\n", f.Strategy, f.ReadsHist)
+	}
+	return nil
 }
 
 func scaled(cfg config, d time.Duration) time.Duration {
@@ -161,6 +169,7 @@ func analyse(cfg config, strategy string, rep childReport, ts []apipodtest.TaskT
 		sum += d
 		longest = max(longest, d)
 		reads += t.StatusReads
+		f.ReadsHist[min(max(t.StatusReads, 1), 5)-1]++
 		if !t.SeenEnded.IsZero() {
 			lag := t.SeenEnded.Sub(t.Ended)
 			lags = append(lags, lag)

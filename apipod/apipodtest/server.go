@@ -110,13 +110,19 @@ func New(opts Options) *Server {
 // and, unless opts.SingleHost, a separate files host. Call Close when done.
 func NewServer(opts Options) *Server {
 	s := New(opts)
+	// The URLs are set before anything is served: handlers read them.
 	if opts.SingleHost {
-		s.URL = s.listen(s.Handler())
+		l := listen()
+		s.URL = "http://" + l.Addr().String()
 		s.FilesURL = s.URL
+		s.serve(l, s.Handler())
 		return s
 	}
-	s.URL = s.listen(s.track(s.apiHandler()))
-	s.FilesURL = s.listen(s.track(s.filesHandler()))
+	api, files := listen(), listen()
+	s.URL = "http://" + api.Addr().String()
+	s.FilesURL = "http://" + files.Addr().String()
+	s.serve(api, s.track(s.apiHandler()))
+	s.serve(files, s.track(s.filesHandler()))
 	return s
 }
 
@@ -147,19 +153,24 @@ func (s *Server) Close() {
 	s.inflight.Wait()
 }
 
-func (s *Server) listen(h http.Handler) string {
+// listen opens a loopback port, as httptest does.
+func listen() net.Listener {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
 			panic(fmt.Sprintf("apipodtest: failed to listen on a port: %v", err))
 		}
 	}
+	return l
+}
+
+// serve answers requests on l with h until Close.
+func (s *Server) serve(l net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.lmu.Lock()
 	s.servers = append(s.servers, srv)
 	s.lmu.Unlock()
 	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String()
 }
 
 // track counts requests in flight so Close can wait for them, and refuses
