@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // childReport is what one apply measured of itself.
 type childReport struct {
 	Wall        time.Duration
-	CPU         time.Duration
+	User, Sys   time.Duration // CPU time; Sys is mostly the file system's work for each output
 	MaxRSSKB    int64
 	Done        int
 	LockWritten int64
@@ -58,6 +59,17 @@ func child() error {
 	if os.Getenv("BENCH_STRATEGY") != "adaptive" {
 		poller = runner.FixedCadence(scale)
 	}
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	res, err := runner.Apply(context.Background(), runner.Config{Manifest: m, Store: store, API: client, Plan: plan, Poller: poller, Parallelism: par})
 	wall := time.Since(start)
@@ -77,6 +89,6 @@ func child() error {
 			rep.Done++
 		}
 	}
-	rep.CPU, rep.MaxRSSKB = rusage()
+	rep.User, rep.Sys, rep.MaxRSSKB = rusage()
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }

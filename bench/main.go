@@ -81,13 +81,13 @@ func run(cfg config, out *os.File) error {
 		all = append(all, f)
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "strategy\tmakespan\tlower bound\tratio\treads/task\tlag p50\tlag p95\tlag p50/duration\tpeak RSS\tCPU/job\tlock written/final\t")
+	fmt.Fprintln(w, "strategy\tmakespan\tlower bound\tratio\treads/task\tlag p50\tlag p95\tlag p50/duration\tpeak RSS\tCPU/job user+sys\tlock written/final\t")
 	for _, f := range all {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%.3f\t%.2f\t%s\t%s\t%.1f%%\t%.0f MB\t%s\t%.1f×\t\n",
+		fmt.Fprintf(w, "%s\t%s\t%s\t%.3f\t%.2f\t%s\t%s\t%.1f%%\t%.0f MB\t%s+%s\t%.1f×\t\n",
 			f.Strategy, f.Makespan.Round(time.Millisecond), f.LowerBound.Round(time.Millisecond),
 			float64(f.Makespan)/float64(f.LowerBound), f.ReadsPerTask,
 			f.LagP50.Round(time.Millisecond), f.LagP95.Round(time.Millisecond), 100*f.LagP50Rel,
-			float64(f.Child.MaxRSSKB)/1024, (f.Child.CPU / time.Duration(cfg.jobs)).Round(time.Microsecond),
+			float64(f.Child.MaxRSSKB)/1024, perJob(f.Child.User, cfg.jobs), perJob(f.Child.Sys, cfg.jobs),
 			float64(f.Child.LockWritten)/float64(max(1, f.Child.LockFinal)))
 	}
 	if err := w.Flush(); err != nil {
@@ -98,6 +98,10 @@ func run(cfg config, out *os.File) error {
 		fmt.Fprintf(out, "%s: tasks read 1/2/3/4/5+ times: %v\n", f.Strategy, f.ReadsHist)
 	}
 	return nil
+}
+
+func perJob(d time.Duration, jobs int) time.Duration {
+	return (d / time.Duration(jobs)).Round(10 * time.Microsecond)
 }
 
 func scaled(cfg config, d time.Duration) time.Duration {
@@ -202,10 +206,10 @@ func manifestYAML(cfg config) []byte {
 	return []byte(b.String())
 }
 
-// rusage returns the process's CPU time and peak resident set in KiB.
-func rusage() (time.Duration, int64) {
+// rusage returns the process's user and system CPU time and its peak
+// resident set in KiB.
+func rusage() (user, sys time.Duration, maxRSSKB int64) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return cpu, ru.Maxrss
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), ru.Maxrss
 }

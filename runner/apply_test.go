@@ -28,6 +28,10 @@ type env struct {
 	dir  string
 	path string
 	srv  *apipodtest.Server
+	// tune, when set, adjusts each client before use.
+	tune func(*apipod.Client)
+	// now, when set, is the runner's and the planner's clock.
+	now func() time.Time
 }
 
 func newEnv(t *testing.T, yaml string, opts apipodtest.Options) *env {
@@ -55,6 +59,9 @@ func (e *env) client(key string) *apipod.Client {
 	c := apipod.NewClient(e.srv.URL, key)
 	c.Retry = apipod.RetryPolicy{Attempts: 10, Initial: time.Millisecond, Max: 10 * time.Millisecond}
 	c.RequestTimeout = 5 * time.Second
+	if e.tune != nil {
+		e.tune(c)
+	}
 	return c
 }
 
@@ -74,14 +81,18 @@ func (e *env) apply(ctx context.Context, key string, obs runner.Observer) (*runn
 			e.t.Error(err)
 		}
 	}()
+	now := time.Now
+	if e.now != nil {
+		now = e.now
+	}
 	var plan *runner.Plan
 	store.View(func(f *lockfile.File) {
-		plan, err = runner.MakePlan(m, f, runner.PlanOptions{Now: time.Now()})
+		plan, err = runner.MakePlan(m, f, runner.PlanOptions{Now: now()})
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	res, err := runner.Apply(ctx, runner.Config{Manifest: m, Store: store, API: e.client(key), Plan: plan, Observer: obs})
+	res, err := runner.Apply(ctx, runner.Config{Manifest: m, Store: store, API: e.client(key), Plan: plan, Observer: obs, Now: e.now})
 	return plan, res, err
 }
 

@@ -185,6 +185,9 @@ func TestPlanPropagatesToDependents(t *testing.T) {
 			os.Remove(filepath.Join(e.dir, "out/hero/0.png"))
 			e.now = e.now.Add(48 * time.Hour)
 		}, want: "-/+ hero: out/hero/0.png missing and the result URLs expired\n-/+ hero-clip: upstream hero regenerates\n"},
+		{name: "upstream regenerated in an earlier targeted run", edit: func(e *planEnv) {
+			e.lock.Jobs["hero"].Results = []string{"https://files.example/hero/new.png"}
+		}, want: "-/+ hero-clip: made from older results of hero\n"},
 		{name: "upstream done, URLs expired", edit: func(e *planEnv) {
 			e.reload(strings.Replace(planYAML, `"slow push-in"`, `"fast push-in"`, 1))
 			e.now = e.now.Add(48 * time.Hour)

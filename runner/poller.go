@@ -63,7 +63,7 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 				return a.toward(last.At+time.Duration(perPercent*float64(100-last.Percent)), s.Elapsed)
 			}
 		}
-		// A second reading gives the rate.
+		// A second reading gives the rate, and teaches the model's curve.
 		return a.clamp(s.Elapsed / 4)
 	}
 	if s.Polls == 0 {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ func propagate(order []*Step, steps map[string]*Step, lock *lockfile.File, now t
 			}
 		}
 		defer warnExpired(st, steps, lock, now)
+		if len(renewed) == 0 && (st.Action == Skip || st.Action == Download) && staleInputs(st, lock) {
+			st.Action, st.Reason = Regenerate, "made from older results of "+strings.Join(st.Job.Needs, ", ")
+		}
 		if len(renewed) == 0 {
 			return
 		}
@@ -62,6 +66,27 @@ func propagate(order []*Step, steps map[string]*Step, lock *lockfile.File, now t
 	for _, st := range order {
 		visit(st)
 	}
+}
+
+// staleInputs reports whether a done job was sent other upstream results
+// than the lockfile now records, as after `apply --target up --replace up`
+// left it out. A request recorded with its job references unresolved (by an
+// older version) proves nothing and counts as current.
+func staleInputs(st *Step, lock *lockfile.File) bool {
+	lj := lock.Jobs[st.Job.ID]
+	if len(st.Job.Needs) == 0 || lj == nil {
+		return false
+	}
+	recorded, err := decodeRequest(lj.Request)
+	if err != nil || recorded == nil {
+		return false
+	}
+	current, err := decodeRequest(resolvedRequest(st.Job, lock))
+	if err != nil || current == nil {
+		return false
+	}
+	template, err := decodeRequest(st.spec.body)
+	return err == nil && !reflect.DeepEqual(recorded, template) && !reflect.DeepEqual(recorded, current)
 }
 
 // warnExpired adds to the reason of a job that will submit when an upstream

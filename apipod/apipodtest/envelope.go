@@ -43,6 +43,13 @@ func (s *Server) api(h func(*call)) http.Handler {
 			c.write(http.StatusUnauthorized, authFailure)
 			return
 		}
+		if s.opts.Script != nil {
+			if rep := s.opts.Script(r); rep != nil {
+				s.fault("scripted")
+				c.reply(rep)
+				return
+			}
+		}
 		f := s.faultSettings()
 		c.retry = f.RetryAfter
 		switch {
@@ -102,6 +109,38 @@ func (c *call) stall() {
 	case <-c.r.Context().Done():
 	case <-c.s.closed:
 	}
+}
+
+// Reply is a scripted answer to an API request; see Options.Script.
+type Reply struct {
+	Status int         // HTTP status; 0 means 200
+	Header http.Header // headers to add, such as Retry-After
+	Body   []byte      // sent as is
+}
+
+// EnvelopeReply returns a Reply with HTTP status and the APIPod envelope
+// {code, message, data} as its body. The code may differ from the HTTP
+// status, as in an HTTP 200 whose envelope says 402.
+func EnvelopeReply(status, code int, message string, data any) *Reply {
+	b, err := json.Marshal(envelope{Code: code, Message: message, Data: data})
+	if err != nil {
+		panic("apipodtest: EnvelopeReply: " + err.Error())
+	}
+	return &Reply{Status: status, Body: b}
+}
+
+// reply sends a scripted answer.
+func (c *call) reply(rep *Reply) {
+	for k, vs := range rep.Header {
+		for _, v := range vs {
+			c.w.Header().Add(k, v)
+		}
+	}
+	status := rep.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	c.write(status, rep.Body)
 }
 
 // fail answers an APIPod error envelope.

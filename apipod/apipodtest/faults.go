@@ -33,6 +33,14 @@ type Faults struct {
 	SlowAnswer float64
 	// SlowDelay is the delay of a slow answer.
 	SlowDelay time.Duration
+	// OutOfBalance makes every create that would make a new task answer
+	// 402 insufficient_quota, as an account without balance gets; replays
+	// of stored answers still succeed and status reads are unaffected.
+	OutOfBalance bool
+	// ForgetTask is the probability that a new task is forgotten by the
+	// API: its status reads answer 404 task_not_found, as for a task of
+	// another account or one purged upstream.
+	ForgetTask float64
 }
 
 // SetFaults replaces the fault settings; it is safe for concurrent use.

@@ -35,6 +35,13 @@ type Options struct {
 	// ResultTTL is how long after completion result URLs keep answering;
 	// default 24h. After it they answer 404.
 	ResultTTL time.Duration
+	// Script, when set, sees every API request that passed authentication,
+	// before any fault is rolled. A non-nil Reply is sent instead of the
+	// fake's own answer (counted as the fault "scripted"); nil lets the fake
+	// answer as usual. Path values such as r.PathValue("task_id") are set.
+	// Script must not read the body of a request it does not answer, and
+	// may be called from many goroutines at once.
+	Script func(r *http.Request) *Reply
 	// SingleHost makes NewServer serve the files from the API listener too.
 	// By default they come from a separate listener, so tests can prove the
 	// API key never reaches the files host.

@@ -20,7 +20,7 @@ type Stats struct {
 	Downloads int
 	// FaultsInjected counts injected faults by kind: "rate_limit",
 	// "server_error", "lost_create_502", "lost_create_close", "truncate",
-	// "fail_task" and "slow".
+	// "fail_task", "slow", "out_of_balance", "forget_task" and "scripted".
 	FaultsInjected map[string]int
 	// FileRequestsWithAuth counts file requests that carried an
 	// Authorization header; a correct client keeps it at 0.

@@ -29,6 +29,7 @@ type task struct {
 	created time.Time
 	dur     time.Duration
 	failed  bool
+	lost    bool    // forgotten by the API: status reads answer 404
 	files   []*file // the results; nil when the task fails
 }
 
@@ -136,6 +137,10 @@ func (s *Server) create(kind apipod.Kind) func(*call) {
 			}
 		}
 		m, err := admit(kind, body)
+		if err == nil && s.faultSettings().OutOfBalance {
+			s.fault("out_of_balance")
+			err = &apiError{http.StatusPaymentRequired, "insufficient_quota", "Insufficient quota: add balance to continue"}
+		}
 		if err != nil {
 			if scope != "" {
 				s.idemAbandon(scope)
@@ -229,6 +234,10 @@ func (s *Server) newTask(m *apipod.Model, body map[string]any, canon string) *ta
 		created: s.now(),
 		dur:     s.duration(m, body),
 		failed:  seq < f.FailFirst || s.roll(f.FailTask),
+		lost:    s.roll(f.ForgetTask),
+	}
+	if t.lost {
+		s.fault("forget_task")
 	}
 	if t.failed {
 		s.fault("fail_task")
@@ -274,7 +283,7 @@ func (s *Server) status(kind apipod.Kind) func(*call) {
 			s.observe(t, now)
 		}
 		s.mu.Unlock()
-		if t == nil || t.kind != kind {
+		if t == nil || t.kind != kind || t.lost {
 			c.fail(http.StatusNotFound, "task_not_found", "task not found")
 			return
 		}
