@@ -148,7 +148,7 @@ func (c *Client) Create(ctx context.Context, kind Kind, body []byte, key string)
 		if err := json.Unmarshal(data, &d); err != nil || d.TaskID == "" {
 			return fmt.Errorf("answer has no task_id")
 		}
-		out = Created{TaskID: d.TaskID, RequestID: h.Get("X-Request-ID"), Cost: h.Get("X-Request-Cost"),
+		out = Created{TaskID: d.TaskID, RequestID: c.scrub(h.Get("X-Request-ID")), Cost: c.scrub(h.Get("X-Request-Cost")),
 			Replayed: h.Get("X-Idempotent-Replay") == "true"}
 		return nil
 	})
@@ -182,13 +182,15 @@ func (c *Client) Status(ctx context.Context, kind Kind, taskID string) (*Task, e
 		if d.Status == "" {
 			return fmt.Errorf("answer has no status")
 		}
-		out = Task{ID: d.TaskID, Status: d.Status, Progress: d.Progress, Result: d.Result,
-			ErrorCode: d.ErrorCode, ErrorMessage: d.ErrorMessage, RequestID: h.Get("X-Request-ID")}
+		// The text fields end up in logs and the lockfile: keep the key
+		// out of them, should a broken upstream echo it.
+		out = Task{ID: d.TaskID, Status: c.scrub(d.Status), Progress: d.Progress, Result: d.Result,
+			ErrorCode: c.scrub(d.ErrorCode), ErrorMessage: c.scrub(d.ErrorMessage), RequestID: c.scrub(h.Get("X-Request-ID"))}
 		if out.ID == "" {
 			out.ID = taskID
 		}
 		if out.ErrorMessage == "" {
-			out.ErrorMessage = d.Error
+			out.ErrorMessage = c.scrub(d.Error)
 		}
 		if d.CompletedAt > 0 {
 			out.CompletedAt = time.Unix(d.CompletedAt, 0)
@@ -305,7 +307,10 @@ func (c *Client) attempt(ctx context.Context, op string, build func(context.Cont
 	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UserAgent)
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.sameOrigin().Do(req)
+	if errors.Is(err, errOffOrigin) {
+		return &permanentError{fmt.Errorf("%s: %w", op, err)}
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -322,6 +327,32 @@ func (c *Client) attempt(ctx context.Context, op string, build func(context.Cont
 		return &permanentError{fmt.Errorf("%s: %w (request %s)", op, err, resp.Header.Get("X-Request-ID"))}
 	}
 	return nil
+}
+
+// errOffOrigin is a redirect of an API request to another scheme, host or
+// port. It is not followed: net/http would forward the Authorization
+// header to any host of the same domain and to another port of the same
+// host, and over plain http.
+var errOffOrigin = errors.New("redirect away from the API's origin refused: the API key is sent to the API only")
+
+// sameOrigin is c.HTTP refusing redirects that leave the origin of the
+// request, and otherwise following them as c.HTTP would.
+func (c *Client) sameOrigin() *http.Client {
+	hc := *c.HTTP
+	next := c.HTTP.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if from := via[0].URL; req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
+			return fmt.Errorf("%w (to %s://%s)", errOffOrigin, req.URL.Scheme, req.URL.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &hc
 }
 
 // redact keeps the API key out of err: a server, proxy or broken gateway may
@@ -346,6 +377,14 @@ func (c *Client) redact(err error) error {
 }
 
 func redactKey(s, key string) string { return strings.ReplaceAll(s, key, "[redacted]") }
+
+// scrub is s with the API key redacted.
+func (c *Client) scrub(s string) string {
+	if c.apiKey == "" {
+		return s
+	}
+	return redactKey(s, c.apiKey)
+}
 
 // redactedError is an error whose text held the API key; it still unwraps
 // to the original for errors.Is and errors.As.

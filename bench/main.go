@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -39,17 +40,16 @@ type config struct {
 }
 
 func main() {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild())
+	}
 	var cfg config
-	child := flag.Bool("child", false, "internal: run one apply and report")
 	flag.IntVar(&cfg.jobs, "jobs", 1000, "number of jobs")
 	flag.Float64Var(&cfg.scale, "scale", 0.1, "multiply every duration (task times and poll cadence) by this")
 	flag.IntVar(&cfg.parallelism, "parallelism", 32, "tasks in flight at once")
 	flag.Float64Var(&cfg.videoShare, "video-share", 0.2, "fraction of jobs that are videos")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the task durations")
 	flag.Parse()
-	if *child {
-		os.Exit(runChild())
-	}
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -68,7 +68,10 @@ type figures struct {
 	Child          childReport
 }
 
-func run(cfg config, out *os.File) error {
+// childEnv makes the binary (or the test binary) run one apply and report.
+const childEnv = "BENCH_CHILD"
+
+func run(cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "jobs %d, parallelism %d, scale %g (images %s–%s, videos %s–%s), %d%% videos\n\n",
 		cfg.jobs, cfg.parallelism, cfg.scale, scaled(cfg, time.Second), scaled(cfg, 3*time.Second),
 		scaled(cfg, 5*time.Second), scaled(cfg, 15*time.Second), int(cfg.videoShare*100))
@@ -124,6 +127,9 @@ func durationOf(cfg config, kind apipod.Kind, prompt string) time.Duration {
 }
 
 func measure(cfg config, strategy string) (figures, error) {
+	if cfg.videoShare < 0 || cfg.videoShare > 1 || cfg.jobs < 1 || cfg.parallelism < 1 || cfg.scale <= 0 {
+		return figures{}, fmt.Errorf("want jobs ≥ 1, parallelism ≥ 1, scale > 0 and 0 ≤ video-share ≤ 1")
+	}
 	srv := apipodtest.NewServer(apipodtest.Options{
 		APIKey: "sk-bench",
 		Duration: func(_ string, kind apipod.Kind, body map[string]any) time.Duration {
@@ -144,8 +150,8 @@ func measure(cfg config, strategy string) (figures, error) {
 	if err != nil {
 		return figures{}, err
 	}
-	cmd := exec.Command(exe, "-child")
-	cmd.Env = append(os.Environ(), "BENCH_MANIFEST="+path, "BENCH_URL="+srv.URL, "BENCH_STRATEGY="+strategy,
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "BENCH_MANIFEST="+path, "BENCH_URL="+srv.URL, "BENCH_STRATEGY="+strategy,
 		fmt.Sprintf("BENCH_SCALE=%g", cfg.scale), fmt.Sprintf("BENCH_PARALLELISM=%d", cfg.parallelism))
 	cmd.Stderr = os.Stderr
 	raw, err := cmd.Output()

@@ -294,9 +294,12 @@ func (r *run) submitFailed(ctx context.Context, st *Step, jr *JobResult, att *lo
 		return nil
 	}
 	var apiErr *apipod.APIError
-	if errors.As(err, &apiErr) {
-		// The API answered, so no task exists for this key: close the
-		// attempt, and let the next run start a fresh one.
+	if errors.As(err, &apiErr) && !apiErr.Retryable() {
+		// The API refused the request, so no task exists for this key:
+		// close the attempt, and let the next run start a fresh one. A
+		// retryable answer (5xx, 429, in progress) proves nothing: an
+		// earlier try may have made the task and lost its answer, so that
+		// attempt stays "submitting" and the next run resends its key.
 		r.finishAttempt(st.Job.ID, att.N, func(a *lockfile.Attempt) {
 			a.Status, a.ErrorCode, a.ErrorMessage, a.RequestID = apipod.StatusFailed, apiErr.Code, apiErr.Message, apiErr.RequestID
 		})

@@ -68,6 +68,12 @@ func (e *env) client(key string) *apipod.Client {
 // apply plans and applies the manifest once, as the CLI does.
 func (e *env) apply(ctx context.Context, key string, obs runner.Observer) (*runner.Plan, *runner.Result, error) {
 	e.t.Helper()
+	return e.applyWith(ctx, key, 0, obs)
+}
+
+// applyWith is apply with a --parallelism of par (0: the manifest's).
+func (e *env) applyWith(ctx context.Context, key string, par int, obs runner.Observer) (*runner.Plan, *runner.Result, error) {
+	e.t.Helper()
 	m, err := manifest.Load(e.path, nil)
 	if err != nil {
 		e.t.Fatal(err)
@@ -92,7 +98,7 @@ func (e *env) apply(ctx context.Context, key string, obs runner.Observer) (*runn
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	res, err := runner.Apply(ctx, runner.Config{Manifest: m, Store: store, API: e.client(key), Plan: plan, Observer: obs, Now: e.now})
+	res, err := runner.Apply(ctx, runner.Config{Manifest: m, Store: store, API: e.client(key), Plan: plan, Observer: obs, Now: e.now, Parallelism: par})
 	return plan, res, err
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/lockfile"
@@ -87,5 +89,47 @@ func outputPath(m *manifest.Manifest, j *manifest.Job, n int, ext string) (strin
 	if !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("output path %q leaves the output folder", rel)
 	}
+	if err := noSymlinkOut(m.OutputDir(), rel); err != nil {
+		return "", err
+	}
 	return filepath.Join(m.OutputDir(), rel), nil
+}
+
+// noSymlinkOut refuses an output path rel under dir when a folder on the
+// way already exists as a symlink to somewhere outside dir: writing
+// through it would put a file elsewhere. Links that stay inside dir are
+// fine, and so is dir itself being a link.
+func noSymlinkOut(dir, rel string) error {
+	root, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing exists yet, so nothing on the way is a link
+	}
+	if err != nil {
+		return err
+	}
+	cur := dir
+	for _, part := range strings.Split(filepath.Dir(rel), string(filepath.Separator)) {
+		if part == "." {
+			continue
+		}
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		target, err := filepath.EvalSymlinks(cur)
+		if err != nil {
+			return fmt.Errorf("output path %q: folder %s is a broken symlink", rel, cur)
+		}
+		if inside, err := filepath.Rel(root, target); err != nil || !filepath.IsLocal(inside) {
+			return fmt.Errorf("output path %q: folder %s is a symlink to %s, outside the output folder", rel, cur, target)
+		}
+	}
+	return nil
 }

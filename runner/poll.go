@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/apipod/apipod-batch/apipod"
@@ -13,6 +14,12 @@ var (
 	errDeadline = errors.New("deadline passed before the task finished")
 	errLost     = errors.New("the API no longer knows this task")
 )
+
+// deadlinePassed is errDeadline with the last status the task reported,
+// which may be one this version does not know.
+func deadlinePassed(status string) error {
+	return fmt.Errorf("%w (last status %q)", errDeadline, status)
+}
 
 // timeout is the job's deadline, counted from submission.
 func (r *run) timeout(st *Step) time.Duration {
@@ -59,7 +66,7 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 			}
 			// The client already retried; keep polling until the deadline.
 			if !r.cfg.Now().Before(deadline) {
-				return nil, nil, errors.Join(errDeadline, err)
+				return nil, nil, errors.Join(deadlinePassed(lastStatus), err)
 			}
 			continue
 		}
@@ -78,7 +85,7 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 				TaskID: att.TaskID, Status: task.Status, Progress: task.Progress})
 		}
 		if !r.cfg.Now().Before(deadline) {
-			return nil, nil, errDeadline
+			return nil, nil, deadlinePassed(lastStatus)
 		}
 	}
 }
