@@ -15,7 +15,15 @@ import (
 // without either package knowing the other.
 type registryChecker struct{}
 
-var _ manifest.ParamChecker = registryChecker{}
+var (
+	_ manifest.ParamChecker  = registryChecker{}
+	_ manifest.OutputCounter = registryChecker{}
+)
+
+// Outputs says how many results a job of a model makes.
+func (registryChecker) Outputs(model string, params map[string]any) (int, bool) {
+	return apipod.Outputs(model, params)
+}
 
 // CheckJob checks one job's request against the registry. A problem with one
 // item of a URL list is placed at that item; an unknown model without a close

@@ -350,3 +350,27 @@ func KindFor(id string) Kind {
 	}
 	return KindImage
 }
+
+// Outputs returns how many results a task of the model makes with params:
+// the `n` parameter where the model has one, else one. It is false for an
+// unknown model.
+func Outputs(model string, params map[string]any) (int, bool) {
+	m, ok := LookupModel(model)
+	if !ok {
+		return 0, false
+	}
+	p := m.Param("n")
+	if p == nil {
+		return 1, true
+	}
+	if v, ok := params["n"]; ok {
+		if n, ok := asInt(v); ok && n > 0 {
+			return n, true
+		}
+		return 0, false
+	}
+	if n, ok := asInt(p.Default); ok {
+		return n, true
+	}
+	return 1, true
+}

@@ -8,6 +8,13 @@ type ParamChecker interface {
 	CheckJob(model, prompt string, params map[string]any) []Problem
 }
 
+// OutputCounter is an optional part of a ParamChecker: how many outputs a
+// job of a model makes, when the registry knows, so that Check can refuse a
+// reference to an output that will not exist.
+type OutputCounter interface {
+	Outputs(model string, params map[string]any) (n int, known bool)
+}
+
 // Problem is one rejected field. Field is "" (or "model") for the model
 // itself, "prompt", a param name, or "name[i]" for item i of a list param
 // (placed at that item when its position is known). Messages about the prompt or a param are
@@ -48,7 +55,26 @@ func (m *Manifest) Check(c ParamChecker) error {
 			col.add(pos, j.name, "%s", msg)
 		}
 	}
+	if oc, ok := c.(OutputCounter); ok {
+		m.checkIndexes(oc, &col)
+	}
 	return col.err()
+}
+
+// checkIndexes refuses ${jobs.ID.result[N]} where job ID makes N or fewer
+// outputs.
+func (m *Manifest) checkIndexes(oc OutputCounter, col *collector) {
+	for _, j := range m.Jobs {
+		for _, r := range j.refs {
+			up := m.byID[r.id]
+			if up == nil || r.index < 0 {
+				continue
+			}
+			if n, known := oc.Outputs(up.Model, up.Params); known && r.index >= n {
+				col.add(r.pos, j.name, "%s: job %q makes %d output(s), so the last is result[%d]", r.text, up.ID, n, n-1)
+			}
+		}
+	}
 }
 
 func hasModelProblem(problems []Problem) bool {

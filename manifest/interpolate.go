@@ -21,9 +21,10 @@ const forms = "${var.NAME}, ${matrix.KEY}, ${jobs.ID.result[N]} or ${jobs.ID.res
 
 // ref is a reference from a job to the results of another.
 type ref struct {
-	id   string
-	text string // the reference as written, for messages
-	pos  Pos
+	id    string
+	index int    // N of result[N]; -1 for the whole list
+	text  string // the reference as written, for messages
+	pos   Pos
 }
 
 // token is a piece of an interpolated string: literal text, a $${ escape, or
@@ -164,7 +165,7 @@ func (in *interp) resolve(body, s string, at Pos, mode refMode) (string, string)
 		case index < 0 && (mode != listRefs || s != verbatim):
 			return verbatim, fmt.Sprintf("%s is a list of outputs: use it as a whole list element, or pick one with ${jobs.%s.result[0]}", verbatim, id)
 		}
-		in.refs = append(in.refs, ref{id: id, text: verbatim, pos: at})
+		in.refs = append(in.refs, ref{id: id, index: index, text: verbatim, pos: at})
 		return verbatim, ""
 	}
 	return verbatim, fmt.Sprintf("unknown reference %s; use %s (write $${ for a literal ${)", verbatim, forms)
