@@ -20,8 +20,8 @@ func tenThousand() map[string]*Job {
 				TaskID: "img_0123456789", Status: "completed", SubmittedAt: now, FinishedAt: now, RequestID: "req_0123", Cost: "0.0400"}},
 			Results:     []string{"https://cdn.example.com/files/img_0123456789/0.png"},
 			CompletedAt: now, ExpiresAt: now.Add(24 * time.Hour),
-			Outputs:     []Output{{Path: "out/" + id + "/0.png", SHA256: fmt.Sprintf("%064x", i), Bytes: 123456, ModTime: now}},
-			Cost:        "0.0400", DurationMS: 2100,
+			Outputs: []Output{{Path: "out/" + id + "/0.png", SHA256: fmt.Sprintf("%064x", i), Bytes: 123456, ModTime: now}},
+			Cost:    "0.0400", DurationMS: 2100,
 		}
 	}
 	return jobs
