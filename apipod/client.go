@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/apipod/apipod-batch/internal/clock"
 )
 
 // DefaultBaseURL is the production API.
@@ -69,19 +71,8 @@ func NewClient(baseURL, apiKey string) *Client {
 		Retry:            RetryPolicy{Attempts: 8, Initial: 500 * time.Millisecond, Max: 30 * time.Second},
 		RequestTimeout:   60 * time.Second,
 		MaxDownloadBytes: 2 << 30,
-		Sleep:            sleepCtx,
+		Sleep:            clock.Sleep,
 		UserAgent:        "apipod-batch",
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -3,6 +3,8 @@ package apipod
 import (
 	"sort"
 	"strings"
+
+	"github.com/apipod/apipod-batch/internal/editdist"
 )
 
 // Kind is what a model produces; it picks the create and status routes.
@@ -297,7 +299,7 @@ func SuggestModels(id string) []string {
 	}
 	var cs []cand
 	for _, m := range models {
-		d := editDistance(strings.ToLower(id), m.ID)
+		d := editdist.Distance(strings.ToLower(id), m.ID)
 		if d <= len(m.ID)/3+1 || strings.Contains(m.ID, strings.ToLower(id)) && len(id) >= 3 {
 			cs = append(cs, cand{m.ID, d})
 		}
@@ -313,26 +315,6 @@ func SuggestModels(id string) []string {
 		out = append(out, cs[i].id)
 	}
 	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // KindFor returns the kind of a model: the registry's for a known id, else a

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/internal/clock"
 	"github.com/apipod/apipod-batch/lockfile"
 	"github.com/apipod/apipod-batch/manifest"
 )
@@ -85,7 +86,7 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = clock.Sleep
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = ObserverFunc(func(Event) {})
@@ -460,14 +461,3 @@ func (r *run) completed(st *Step, jr *JobResult, att *lockfile.Attempt, task *ap
 }
 
 func formatCost(c float64) string { return fmt.Sprintf("%.4f", c) }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
