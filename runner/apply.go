@@ -118,7 +118,7 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 		apipod.KindImage: r.m.Settings.ImageParallelism,
 		apipod.KindVideo: r.m.Settings.VideoParallelism,
 	}
-	sched, _ := newScheduler(cfg.Plan.Steps, res.Jobs, limits)
+	sched := newScheduler(cfg.Plan.Steps, res.Jobs, limits)
 	r.sched = sched
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, par))

@@ -36,7 +36,7 @@ type scheduler struct {
 // newScheduler links the plan's steps into a graph. Upstream jobs outside
 // the plan (not targeted) count as settled: the runner reads their recorded
 // results from the lockfile.
-func newScheduler(steps []*Step, results []*JobResult, limit map[apipod.Kind]int) (*scheduler, []*node) {
+func newScheduler(steps []*Step, results []*JobResult, limit map[apipod.Kind]int) *scheduler {
 	s := &scheduler{wake: make(chan struct{}, 1), left: len(steps), limit: limit,
 		queue: map[apipod.Kind][]*node{}, running: map[apipod.Kind]int{}}
 	nodes := make([]*node, len(steps))
@@ -58,7 +58,7 @@ func newScheduler(steps []*Step, results []*JobResult, limit map[apipod.Kind]int
 			s.enqueue(n)
 		}
 	}
-	return s, nodes
+	return s
 }
 
 // enqueue makes n ready; s.mu is held (or s is not shared yet).
