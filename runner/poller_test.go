@@ -1,0 +1,87 @@
+package runner
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apipod/apipod-batch/lockfile"
+)
+
+// fakeModel teaches d tasks that queue for the first fifth of their
+// duration and then report progress evenly, as the fake API's do.
+func fakeModel(d *durations, model string, n int) {
+	for i := range n {
+		dur := time.Duration(1000+100*i) * time.Millisecond
+		var rs []ProgressSample
+		for _, share := range []float64{0.4, 0.6} {
+			rs = append(rs, ProgressSample{At: time.Duration(share * float64(dur)), Percent: int(100 * (share - 0.2) / 0.8)})
+		}
+		d.learn(model, dur, rs)
+	}
+}
+
+func TestAdaptivePollerWaits(t *testing.T) {
+	const initial, longest = 2 * time.Second, 30 * time.Second
+	cold := newAdaptivePoller(newDurations(&lockfile.File{}), initial, longest)
+	warm := newDurations(&lockfile.File{})
+	fakeModel(warm, "m", 20)
+	hot := newAdaptivePoller(warm, initial, longest)
+	near := func(got, want time.Duration) bool { return got >= want*85/100 && got <= want*115/100 }
+	tests := []struct {
+		name string
+		p    *adaptivePoller
+		s    PollState
+		want time.Duration
+	}{
+		{"resumed task is read at once", cold, PollState{Model: "m", Resumed: true}, 0},
+		{"cold model: poll.initial", cold, PollState{Model: "m"}, initial},
+		{"cold model backs off", cold, PollState{Model: "m", Polls: 2, Elapsed: 5 * time.Second}, initial * 64 / 25},
+		{"cold model with two readings: rate", cold, PollState{Model: "m", Polls: 2, Elapsed: 2 * time.Second,
+			Progress: []ProgressSample{{At: time.Second, Percent: 10}, {At: 2 * time.Second, Percent: 30}}}, 4*time.Second + 120*time.Millisecond},
+		// A task of 2 s read at 1 s reports (1 − 0.4) ÷ 1.6 = 37%: it ends at 2 s.
+		{"learned curve: one reading predicts the end", hot, PollState{Model: "m", Polls: 1, Elapsed: time.Second,
+			Progress: []ProgressSample{{At: time.Second, Percent: 37}}}, time.Second},
+		{"never longer than poll.max", cold, PollState{Model: "m", Polls: 30, Elapsed: time.Hour}, longest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.p.Wait(tt.s)
+			if tt.want == 0 && got != 0 || tt.want != 0 && !near(got, tt.want) {
+				t.Fatalf("Wait = %s, want about %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFirstReadAdapts(t *testing.T) {
+	d := newDurations(&lockfile.File{})
+	fakeModel(d, "m", 5)
+	start, ok := d.firstReadAt("m")
+	if !ok {
+		t.Fatal("no first read after five tasks")
+	}
+	// Every task still running at its first read: read later.
+	for range 10 {
+		d.firstReadWas("m", false)
+	}
+	later, _ := d.firstReadAt("m")
+	// Every task already done: read earlier.
+	for range 40 {
+		d.firstReadWas("m", true)
+	}
+	earlier, _ := d.firstReadAt("m")
+	if !(later > start && earlier < later) {
+		t.Fatalf("first read %s → %s → %s", start, later, earlier)
+	}
+}
+
+func TestFixedCadence(t *testing.T) {
+	f := FixedCadence(1)
+	for _, tt := range []struct {
+		elapsed, want time.Duration
+	}{{0, 3 * time.Second}, {29 * time.Second, 3 * time.Second}, {31 * time.Second, 8 * time.Second}, {3 * time.Minute, 20 * time.Second}} {
+		if got := f.Wait(PollState{Elapsed: tt.elapsed}); got != tt.want {
+			t.Errorf("at %s: %s, want %s", tt.elapsed, got, tt.want)
+		}
+	}
+}
