@@ -147,7 +147,29 @@ func estimateLine(e runner.Estimate) string {
 	if len(missing) > 0 {
 		line += "; no recorded price for " + strings.Join(missing, ", ")
 	}
-	return line + "."
+	return wrap(line+".", 80)
+}
+
+// wrap breaks text at spaces into lines of at most width columns, the
+// continuation lines indented, so that plans stay readable at 80 columns.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	col := 0
+	for i, word := range strings.Fields(text) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case i == 0:
+		case col+1+n > width:
+			b.WriteString("\n  ")
+			col = 2
+		default:
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += n
+	}
+	return b.String()
 }
 
 // countOf is "1 task" or "3 tasks".
