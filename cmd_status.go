@@ -33,7 +33,7 @@ func newStatusCmd(g *globalOptions, s *streams) *cobra.Command {
 		Use:   "status [MANIFEST]",
 		Short: "Show the recorded state of every job, from local files only",
 		Long: "status reads the manifest, the lockfile and the outputs on disk, and prints one row per job:\n" +
-			"id, model, state, attempts, age, outputs and cost. States: new, outdated (the spec changed),\n" +
+			"id, model, state, attempts (TRIES), age, output files (FILES) and cost. States: new, outdated (the spec changed),\n" +
 			"in_flight, failed, drifted (outputs missing or changed), done, orphaned (in the lockfile\n" +
 			"only). It sends nothing and takes no lock.\n\n" +
 			"With --json it prints {\"version\": 1, \"jobs\": [{\"id\", \"model\", \"state\", \"detail\",\n" +
@@ -98,7 +98,7 @@ func runStatus(_ context.Context, opts *statusOptions) error {
 // drifted jobs.
 func statusTable(w io.Writer, jobs []statusJob, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tMODEL\tSTATE\tATTEMPTS\tAGE\tOUTPUTS\tCOST")
+	fmt.Fprintln(tw, "JOB\tMODEL\tSTATE\tTRIES\tAGE\tFILES\tCOST")
 	for _, j := range jobs {
 		cost := "-"
 		if c, err := strconv.ParseFloat(j.Cost, 64); err == nil {
