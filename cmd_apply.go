@@ -15,6 +15,7 @@ import (
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
 	"github.com/apipod/apipod-batch/lockfile"
+	"github.com/apipod/apipod-batch/manifest"
 	"github.com/apipod/apipod-batch/report"
 	"github.com/apipod/apipod-batch/runner"
 )
@@ -27,6 +28,7 @@ type applyOptions struct {
 	sandbox     bool
 	yes         bool
 	maxCost     float64
+	maxDownload string
 	sel         selectFlags // --target and --replace (cmd_plan.go)
 	ui          uiOptions   // progress, logs and reports (ui.go)
 
@@ -57,6 +59,7 @@ func newApplyCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.BoolVar(&opts.sandbox, "sandbox", false, "run against the built-in APIPod simulator: no key, no cost")
 	f.BoolVarP(&opts.yes, "yes", "y", false, "do not ask for confirmation before paid work")
 	f.Float64Var(&opts.maxCost, "max-cost", 0, "stop submitting new tasks once this run's cost would pass `AMOUNT` (USD); jobs left are pending")
+	f.StringVar(&opts.maxDownload, "max-download", "", "fail a job whose result file is larger than `SIZE`, like 500MB or 2GiB (overrides settings.max_download; default 2GiB)")
 	opts.sel.register(f)
 	opts.ui.addFlags(f)
 	return cmd
@@ -76,9 +79,18 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	if err != nil {
 		return err
 	}
+	var maxDownload int64
+	if opts.maxDownload != "" {
+		if maxDownload, err = manifest.ParseSize(opts.maxDownload); err != nil {
+			return fmt.Errorf("--max-download: %w", err)
+		}
+	}
 	m, err := loadManifest(opts.manifest, opts.global, opts.streams.err)
 	if err != nil {
 		return err
+	}
+	if maxDownload == 0 {
+		maxDownload = m.Settings.MaxDownload
 	}
 	backend := backendOf(opts.sandbox)
 	po, err := opts.sel.planOptions(m, backend, opts.now())
@@ -112,6 +124,9 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		}
 		defer closeClient()
 		client.OnRetry = log.retry
+		if maxDownload > 0 {
+			client.MaxDownloadBytes = maxDownload
+		}
 		if rps := m.Settings.RateLimit; rps > 0 {
 			client.Limiter = apipod.NewRateLimiter(rps)
 		}

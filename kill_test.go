@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -35,7 +38,7 @@ func writeManifest(t *testing.T, jobs int) string {
 	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
-	b.WriteString("version: 1\nsettings:\n  parallelism: 8\n  poll: {initial: 20ms, max: 100ms}\njobs:\n")
+	b.WriteString("version: 1\nsettings:\n  parallelism: 8\n  retries: 6\n  poll: {initial: 20ms, max: 100ms}\njobs:\n")
 	models := []string{"nano-banana-2", "seedream-v4.5", "veo3-1-fast"}
 	for i := range jobs {
 		fmt.Fprintf(&b, "  j%03d:\n    model: %s\n    prompt: \"crash test %d\"\n", i, models[i%len(models)], i)
@@ -46,9 +49,13 @@ func writeManifest(t *testing.T, jobs int) string {
 	return dir
 }
 
+// crashServer is a fake API whose tasks sometimes fail, whose create
+// answers are sometimes lost and whose downloads are sometimes cut short,
+// so that kills land amid retries of every kind.
 func crashServer(t *testing.T) *apipodtest.Server {
 	srv := apipodtest.NewServer(apipodtest.Options{
 		APIKey: fakeTestKey, Seed: 3,
+		Faults: apipodtest.Faults{FailTask: 0.1, LostCreate: 0.1, TruncateDownload: 0.05},
 		Duration: func(_ string, kind apipod.Kind, body map[string]any) time.Duration {
 			return time.Duration(50+len(fmt.Sprint(body["prompt"]))*13%250) * time.Millisecond
 		},
@@ -59,12 +66,17 @@ func crashServer(t *testing.T) *apipodtest.Server {
 
 // TestKillAndRerun kills a real apply process with SIGKILL at random
 // instants, checks the lockfile after each kill, and reruns until done:
-// every job ends with exactly one task, and nothing partial is left.
+// every job ends with the bytes served, the server made exactly one task
+// per recorded attempt, and nothing partial is left. -long runs 300 jobs
+// and 20 kills.
 func TestKillAndRerun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	const jobs, kills = 60, 6
+	jobs, kills := 60, 6
+	if *long {
+		jobs, kills = 300, 20
+	}
 	dir := writeManifest(t, jobs)
 	srv := crashServer(t)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -88,21 +100,33 @@ func TestKillAndRerun(t *testing.T) {
 		t.Fatalf("final apply output:\n%s", out)
 	}
 	st := srv.Stats()
-	per := srv.TasksPerBody()
-	if len(per) != jobs || st.TasksCreated != jobs {
-		t.Fatalf("%d tasks for %d bodies, want %d: a killed run was paid twice", st.TasksCreated, len(per), jobs)
+	if per := srv.TasksPerBody(); len(per) != jobs {
+		t.Fatalf("tasks for %d bodies, want %d", len(per), jobs)
 	}
 	f, err := lockfile.Load(filepath.Join(dir, "jobs.lock"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	attempts := 0
 	for id, j := range f.Jobs {
-		if len(j.Outputs) != 1 {
+		if len(j.Outputs) != 1 || len(j.Results) != 1 {
 			t.Fatalf("job %s: outputs %+v", id, j.Outputs)
 		}
+		if served, ok := srv.Served(j.Results[0]); !ok || served != j.Outputs[0].SHA256 || fileSHA(t, filepath.Join(dir, j.Outputs[0].Path)) != served {
+			t.Fatalf("job %s: output %s is not what was served", id, j.Outputs[0].Path)
+		}
+		for _, a := range j.Attempts {
+			if a.TaskID != "" {
+				attempts++
+			}
+		}
+	}
+	if attempts != st.TasksCreated {
+		t.Fatalf("%d attempts with a task recorded, %d tasks made: a killed run was paid twice", attempts, st.TasksCreated)
 	}
 	assertNoPartials(t, dir)
-	t.Logf("%d kills: %d create requests, %d tasks, %d replays, %d outputs verified", kills, st.Creates, st.TasksCreated, st.Replays, len(f.Jobs))
+	t.Logf("%d jobs, %d kills: %d create requests, %d tasks for %d attempts, %d replays, faults %v, %d outputs verified",
+		jobs, kills, st.Creates, st.TasksCreated, attempts, st.Replays, st.FaultsInjected, len(f.Jobs))
 }
 
 // TestInterruptExitsAndResumes sends SIGINT to a real apply: it exits 130
@@ -142,27 +166,59 @@ func TestInterruptExitsAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inFlight := 0
-	for _, j := range f.Jobs {
-		if a := j.LastAttempt(); a != nil && a.TaskID != "" && a.Status != "completed" {
-			inFlight++
+	inFlight := map[string]string{} // job id → task id left in flight
+	resume := 0                     // those, and creates whose answer was not in yet
+	for id, j := range f.Jobs {
+		for _, a := range j.Attempts {
+			if a.IdempotencyKey == "" || (a.TaskID == "" && a.Status != "submitting") {
+				t.Fatalf("job %s: inconsistent attempt %+v", id, a)
+			}
+		}
+		if a := j.LastAttempt(); a != nil && a.Status != "completed" {
+			resume++
+			if a.TaskID != "" {
+				inFlight[id] = a.TaskID
+			}
 		}
 	}
-	if inFlight == 0 {
+	if len(inFlight) == 0 {
 		t.Fatalf("no task in flight recorded after SIGINT:\n%s", stderr.String())
 	}
 	out, err := child(t, srv, dir, "apply", "jobs.yaml").CombinedOutput()
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), fmt.Sprintf("%d to resume", inFlight)) {
-		t.Fatalf("resume plan does not resume %d tasks:\n%s", inFlight, out)
+	if !strings.Contains(string(out), fmt.Sprintf("%d to resume", resume)) {
+		t.Fatalf("resume plan does not resume %d tasks:\n%s", resume, out)
 	}
 	if st := srv.Stats(); st.TasksCreated != jobs {
 		t.Fatalf("%d tasks for %d jobs", st.TasksCreated, jobs)
 	}
+	f, err = lockfile.Load(filepath.Join(dir, "jobs.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, task := range inFlight {
+		if a := f.Jobs[id].LastAttempt(); a.TaskID != task || a.Status != "completed" || len(f.Jobs[id].Attempts) != 1 {
+			t.Fatalf("job %s: in flight as %s, resumed as %+v", id, task, a)
+		}
+	}
 	assertNoPartials(t, dir)
-	t.Logf("SIGINT answered in %s; %d tasks in flight resumed", took.Round(time.Millisecond), inFlight)
+	t.Logf("SIGINT answered in %s; %d tasks in flight resumed by id", took.Round(time.Millisecond), len(inFlight))
+}
+
+// long runs the crash tests at full size: 300 jobs and 20 kills.
+var long = flag.Bool("long", false, "run the full-size chaos and crash tests")
+
+// fileSHA is the sha256 of a file, in hex.
+func fileSHA(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func assertNoPartials(t *testing.T, dir string) {

@@ -68,7 +68,7 @@ const fakeTestKey = "sk-script-51d2"
 // cmdFakeAPI starts a fake APIPod API for the script and points
 // APIPOD_BASE_URL and APIPOD_API_KEY at it.
 //
-//	fakeapi [fail-first=N] [lost=P] [fail=P] [ms=D]
+//	fakeapi [fail-first=N] [lost=P] [fail=P] [ms=D] [broke=1]
 func cmdFakeAPI(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! fakeapi")
@@ -88,6 +88,8 @@ func cmdFakeAPI(ts *testscript.TestScript, neg bool, args []string) {
 			opts.Faults.FailTask = f
 		case "ms":
 			dur = time.Duration(f) * time.Millisecond
+		case "broke":
+			opts.Faults.OutOfBalance = f != 0
 		default:
 			ts.Fatalf("fakeapi: unknown option %q", k)
 		}

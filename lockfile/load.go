@@ -65,6 +65,11 @@ func decode(path string, data []byte) (*File, error) {
 		if j == nil {
 			return nil, &CorruptError{Path: path, Err: fmt.Errorf("job %q is null", id)}
 		}
+		for i, a := range j.Attempts {
+			if a == nil {
+				return nil, &CorruptError{Path: path, Err: fmt.Errorf("job %q: attempt %d is null", id, i+1)}
+			}
+		}
 	}
 	return f, nil
 }

@@ -40,7 +40,8 @@ type Settings struct {
 	Timeout            time.Duration // per-job deadline; 0 means the per-kind default
 	Retries            int           // new attempts after a failed task; default 2
 	Poll               Poll
-	AllowUnknownModels bool // settings.allow_unknown_models
+	AllowUnknownModels bool  // settings.allow_unknown_models
+	MaxDownload        int64 // bytes; a result file larger than this fails its job; 0 means the client's default (2 GiB)
 }
 
 // Poll is the status polling backoff: it starts at Initial and grows to Max.

@@ -1,6 +1,10 @@
 package manifest
 
 import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -8,7 +12,7 @@ import (
 
 var (
 	parallelismKeys = []string{"image", "video"}
-	settingsKeys    = []string{"parallelism", "output_dir", "timeout", "retries", "poll", "allow_unknown_models", "rate_limit"}
+	settingsKeys    = []string{"parallelism", "output_dir", "timeout", "retries", "poll", "allow_unknown_models", "rate_limit", "max_download"}
 	pollKeys        = []string{"initial", "max"}
 )
 
@@ -54,6 +58,14 @@ func (p *parser) settings(n *yaml.Node, vars map[string]string) Settings {
 			}
 		case "poll":
 			s.Poll = p.poll(e.val, s.Poll)
+		case "max_download":
+			if v, ok := p.str(e.val, field, ""); ok {
+				if n, err := ParseSize(v); err != nil {
+					p.add(p.pos(e.val), "", "%s: %v", field, err)
+				} else {
+					s.MaxDownload = n
+				}
+			}
 		case "allow_unknown_models":
 			if b, ok := p.boolean(e.val, field, ""); ok {
 				s.AllowUnknownModels = b
@@ -143,4 +155,36 @@ func (p *parser) poll(n *yaml.Node, def Poll) Poll {
 		return def
 	}
 	return out
+}
+
+// sizeUnits are the units ParseSize knows, longest suffix first.
+var sizeUnits = []struct {
+	suffix string
+	bytes  int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"B", 1},
+}
+
+// ParseSize reads a size such as "500MB", "2GiB", "1.5 GB" or "1048576"
+// (bytes). KB, MB, GB and TB are powers of 1000; KiB, MiB, GiB and TiB
+// powers of 1024. The size must be at least one byte.
+func ParseSize(s string) (int64, error) {
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range sizeUnits {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.bytes
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%q is not a size; write it like 500MB or 2GiB", s)
+	}
+	bytes := f * float64(mult)
+	if bytes < 1 || bytes >= math.MaxInt64 {
+		return 0, fmt.Errorf("%q is out of range; write a size from 1B up, like 500MB or 2GiB", s)
+	}
+	return int64(bytes), nil
 }

@@ -11,8 +11,10 @@
 // prove that the API key never reaches it.
 //
 // Faults (rate limits, server errors, lost create answers, truncated
-// downloads, failed tasks and slow answers) are injected with a seeded random
-// source, and Stats, TasksPerBody and Served let tests check what the client
+// downloads, failed, forgotten and slow tasks, an empty balance) are injected
+// with a seeded random source; Options.Script answers chosen requests by
+// hand (odd statuses, HTTP 200 envelopes with error codes, echoed keys); and
+// Stats, TasksPerBody and Served let tests check what the client
 // did: how often it retried, that it never paid twice for one request, and
 // that the files it kept are the ones served.
 package apipodtest
