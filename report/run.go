@@ -97,7 +97,7 @@ func NewRun(m *manifest.Manifest, lock *lockfile.File, res *runner.Result, now t
 		r.Halted = res.Halted.Error()
 	}
 	for _, jr := range res.Jobs {
-		j := JobRun{ID: jr.ID, Model: jr.Model, Kind: string(jr.Kind), State: string(jr.State),
+		j := JobRun{ID: jr.ID, Model: jr.Model, Kind: string(jr.Kind), State: reportState(jr.State),
 			Action: jr.Action.String(), RunCost: jr.Cost, Attempts: []Attempt{}, TaskIDs: []string{}, Outputs: []Output{}}
 		if mj := m.Job(jr.ID); mj != nil {
 			j.Prompt, j.Params, j.Tags = mj.Prompt, mj.Params, mj.Tags
@@ -152,6 +152,16 @@ func (r *Run) count(j *JobRun) {
 	case runner.StatePending:
 		t.Pending++
 	}
+}
+
+// reportState is the state a report shows: a job skipped because its
+// upstream job failed counts as failed (its error says why), so that the
+// four documented states cover every job.
+func reportState(s runner.State) string {
+	if s == runner.StateBlocked {
+		return string(runner.StateFailed)
+	}
+	return string(s)
 }
 
 // Elapsed returns the run's wall time.

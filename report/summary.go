@@ -66,7 +66,9 @@ func Summarize(res *runner.Result) *Summary {
 				r.Done++
 			case runner.StateSkipped:
 				r.Skipped++
-			case runner.StateFailed:
+			case runner.StateFailed, runner.StateBlocked:
+				// A job skipped because its upstream job failed did not
+				// get what it asked for either.
 				r.Failed++
 			case runner.StatePending:
 				r.Pending++
@@ -76,12 +78,12 @@ func Summarize(res *runner.Result) *Summary {
 			durations[j.Model] = append(durations[j.Model], j.Duration)
 			all = append(all, j.Duration)
 		}
-		if j.State == runner.StateFailed || (j.State == runner.StatePending && j.Err != nil) {
+		if j.State == runner.StateFailed || j.State == runner.StateBlocked || (j.State == runner.StatePending && j.Err != nil) {
 			msg := ""
 			if j.Err != nil {
 				msg = j.Err.Error()
 			}
-			s.Failures = append(s.Failures, Failure{Job: j.ID, Model: j.Model, State: string(j.State), Error: msg})
+			s.Failures = append(s.Failures, Failure{Job: j.ID, Model: j.Model, State: reportState(j.State), Error: msg})
 		}
 	}
 	for m, r := range rows {

@@ -34,7 +34,7 @@ func (v *HumanView) Summary(s *Summary) error {
 	)
 	t.Header("MODEL", "JOBS", "DONE", "SKIPPED", "FAILED", "OUTPUTS", "COST", "MEDIAN")
 	for _, r := range s.Models {
-		if err := t.Append(r.Model, itoa(r.Jobs), itoa(r.Done), itoa(r.Skipped), itoa(r.Failed+r.Pending),
+		if err := t.Append(r.Model, itoa(r.Jobs), itoa(r.Done), itoa(r.Skipped), itoa(r.Failed),
 			itoa(r.Outputs), money(r.Cost), dur(r.Median)); err != nil {
 			return err
 		}
