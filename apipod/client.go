@@ -42,6 +42,8 @@ type Client struct {
 	RequestTimeout time.Duration
 	// MaxDownloadBytes cuts off a result file larger than this.
 	MaxDownloadBytes int64
+	// StallTimeout ends a download try that received nothing for this long.
+	StallTimeout time.Duration
 	// Sleep waits between retries; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Limiter, when set, paces every API request (creates and status reads)
@@ -71,6 +73,7 @@ func NewClient(baseURL, apiKey string) *Client {
 		Retry:            RetryPolicy{Attempts: 8, Initial: 500 * time.Millisecond, Max: 30 * time.Second},
 		RequestTimeout:   60 * time.Second,
 		MaxDownloadBytes: 2 << 30,
+		StallTimeout:     time.Minute,
 		Sleep:            clock.Sleep,
 		UserAgent:        "apipod-batch",
 	}

@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Downloaded is a result file written to disk.
@@ -63,6 +64,12 @@ func (c *Client) Download(ctx context.Context, rawURL string, dest func(ext stri
 }
 
 func (c *Client) downloadOnce(ctx context.Context, rawURL string, dest func(ext string) (string, error)) (*Downloaded, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// A files host that stops sending mid-transfer would hold the job
+	// forever; a stall ends this try, and the next one starts afresh.
+	stall := time.AfterFunc(c.StallTimeout, func() { cancel(errStalled) })
+	defer stall.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, &DownloadError{URL: rawURL, Err: err}
@@ -70,7 +77,7 @@ func (c *Client) downloadOnce(ctx context.Context, rawURL string, dest func(ext 
 	req.Header.Set("User-Agent", c.UserAgent)
 	resp, err := c.Files.Do(req)
 	if err != nil {
-		return nil, &DownloadError{URL: rawURL, Err: err}
+		return nil, &DownloadError{URL: rawURL, Err: stallCause(ctx, err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -85,7 +92,38 @@ func (c *Client) downloadOnce(ctx context.Context, rawURL string, dest func(ext 
 	if err != nil {
 		return nil, &DownloadError{URL: rawURL, Err: &permanentError{err}}
 	}
-	return writeStream(rawURL, target, resp.Body, resp.ContentLength, c.MaxDownloadBytes)
+	body := &stallReader{r: resp.Body, timer: stall, after: c.StallTimeout}
+	d, err := writeStream(rawURL, target, body, resp.ContentLength, c.MaxDownloadBytes)
+	if de, ok := err.(*DownloadError); ok {
+		de.Err = stallCause(ctx, de.Err)
+	}
+	return d, err
+}
+
+// errStalled ends a transfer that sent nothing for Client.StallTimeout.
+var errStalled = errors.New("the files host sent nothing for too long")
+
+// stallCause names the stall when it is why a transfer failed.
+func stallCause(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errStalled) {
+		return fmt.Errorf("%w: %w", errStalled, err)
+	}
+	return err
+}
+
+// stallReader pushes the stall deadline back each time bytes arrive.
+type stallReader struct {
+	r     io.Reader
+	timer *time.Timer
+	after time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.timer.Reset(s.after)
+	}
+	return n, err
 }
 
 // writeStream copies body into target through a synced temporary file.
