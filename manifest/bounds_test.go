@@ -38,9 +38,12 @@ func laughs(levels int) []byte {
 // and multi-document manifests are refused (or, at the size limit, read) in
 // bounded time and memory, with a clear message.
 func TestHostileManifestsAreBounded(t *testing.T) {
-	budget := 2 * time.Second
+	// The time budget only catches runaway cost (an alias bomb expanding,
+	// a quadratic walk): it is far above the measured times so that a
+	// busy machine cannot fail it. The allocation bounds are the real test.
+	budget := 10 * time.Second
 	if raceEnabled {
-		budget *= 10
+		budget *= 6
 	}
 	tests := []struct {
 		name     string
