@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -67,14 +66,14 @@ func crashServer(t *testing.T) *apipodtest.Server {
 // TestKillAndRerun kills a real apply process with SIGKILL at random
 // instants, checks the lockfile after each kill, and reruns until done:
 // every job ends with the bytes served, the server made exactly one task
-// per recorded attempt, and nothing partial is left. -long runs 300 jobs
+// per recorded attempt, and nothing partial is left. With -tags long it runs 300 jobs
 // and 20 kills.
 func TestKillAndRerun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
 	jobs, kills := 60, 6
-	if *long {
+	if long {
 		jobs, kills = 300, 20
 	}
 	dir := writeManifest(t, jobs)
@@ -207,8 +206,6 @@ func TestInterruptExitsAndResumes(t *testing.T) {
 	t.Logf("SIGINT answered in %s; %d tasks in flight resumed by id", took.Round(time.Millisecond), len(inFlight))
 }
 
-// long runs the crash tests at full size: 300 jobs and 20 kills.
-var long = flag.Bool("long", false, "run the full-size chaos and crash tests")
 
 // fileSHA is the sha256 of a file, in hex.
 func fileSHA(t *testing.T, path string) string {

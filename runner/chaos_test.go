@@ -3,7 +3,6 @@ package runner_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"maps"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/apipod/apipod-batch/runner"
 )
 
-var long = flag.Bool("long", false, "run the full-size chaos and crash tests")
 
 // allModelsYAML is a manifest of jobs spread over every model of the
 // registry, each with the parameters its schema requires.
@@ -42,7 +40,7 @@ func allModelsYAML(settings string, jobs int) string {
 // records.
 func TestChaos(t *testing.T) {
 	jobs := 200
-	if *long {
+	if long {
 		jobs = 1000
 	}
 	e := newEnv(t, allModelsYAML("  retries: 6\n", jobs), apipodtest.Options{Seed: 11, Faults: apipodtest.Faults{

@@ -1,0 +1,6 @@
+//go:build !long
+
+package main
+
+// long runs the chaos and crash tests at full size: go test -tags long ./...
+const long = false
