@@ -206,7 +206,6 @@ func TestInterruptExitsAndResumes(t *testing.T) {
 	t.Logf("SIGINT answered in %s; %d tasks in flight resumed by id", took.Round(time.Millisecond), len(inFlight))
 }
 
-
 // fileSHA is the sha256 of a file, in hex.
 func fileSHA(t *testing.T, path string) string {
 	t.Helper()

@@ -15,7 +15,6 @@ import (
 	"github.com/apipod/apipod-batch/runner"
 )
 
-
 // allModelsYAML is a manifest of jobs spread over every model of the
 // registry, each with the parameters its schema requires.
 func allModelsYAML(settings string, jobs int) string {
