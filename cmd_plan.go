@@ -50,7 +50,7 @@ type planCmdOptions struct {
 	detailedExitcode bool
 
 	streams *streams
-	color   bool // colour the human plan
+	style   style // colours of the human plan
 	now     func() time.Time
 }
 
@@ -75,7 +75,7 @@ func newPlanCmd(g *globalOptions, s *streams) *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.manifest = manifestArg(args)
-			opts.color = newStyle(s.out, os.Getenv).color
+			opts.style = newStyle(s.out, os.Getenv)
 			return runPlan(cmd.Context(), opts)
 		},
 	}
@@ -103,7 +103,7 @@ func runPlan(_ context.Context, opts *planCmdOptions) error {
 	if err != nil {
 		return err
 	}
-	var view PlanView = &humanPlanView{w: opts.streams.out, color: opts.color}
+	var view PlanView = &humanPlanView{w: opts.streams.out, st: opts.style}
 	if opts.global.json {
 		view = &jsonPlanView{w: opts.streams.out}
 	}
@@ -124,7 +124,7 @@ func showPlan(p *runner.Plan, d display, ui *uiOptions, w io.Writer, getenv func
 		d.plan(p)
 		return nil
 	}
-	return (&humanPlanView{w: w, color: newStyle(w, getenv).color}).Plan(p)
+	return (&humanPlanView{w: w, st: newStyle(w, getenv)}).Plan(p)
 }
 
 // backendOf is the lockfile's backend name for apply --sandbox or not.

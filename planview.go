@@ -26,8 +26,8 @@ var (
 // humanPlanView prints one line per job with work, Terraform style, then the
 // counts and the estimated spend.
 type humanPlanView struct {
-	w     io.Writer
-	color bool // ANSI colours: stdout is a terminal and NO_COLOR is unset
+	w  io.Writer
+	st style // colours only on a terminal with NO_COLOR unset
 }
 
 // planColors are the ANSI colours of the symbols.
@@ -75,7 +75,7 @@ func (v *humanPlanView) Plan(p *runner.Plan) error {
 	if b.Len() > 0 {
 		b.WriteString("\n")
 	}
-	b.WriteString(v.bold(planSentence(p)) + "\n")
+	b.WriteString(v.st.bold(planSentence(p)) + "\n")
 	if line := estimateLine(p.Estimate()); line != "" {
 		b.WriteString(line + "\n")
 	}
@@ -84,18 +84,7 @@ func (v *humanPlanView) Plan(p *runner.Plan) error {
 }
 
 func (v *humanPlanView) symbol(sym string) string {
-	pad := strings.Repeat(" ", 3-utf8.RuneCountInString(sym))
-	if !v.color {
-		return pad + sym
-	}
-	return pad + "\x1b[" + planColors[sym] + "m" + sym + "\x1b[0m"
-}
-
-func (v *humanPlanView) bold(s string) string {
-	if !v.color {
-		return s
-	}
-	return "\x1b[1m" + s + "\x1b[0m"
+	return strings.Repeat(" ", 3-utf8.RuneCountInString(sym)) + v.st.paint(planColors[sym], sym)
 }
 
 // planSentence counts the plan's steps: "Plan: 12 to generate, 3 to

@@ -157,3 +157,25 @@ func setSection(ar *txtar.Archive, name, data string) {
 	}
 	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
 }
+
+// TestPlanColours shows the symbols coloured on a terminal and plain
+// otherwise (NO_COLOR and pipes get the plain form).
+func TestPlanColours(t *testing.T) {
+	for _, tt := range []struct {
+		color      bool
+		sym, want string
+	}{
+		{false, "+", "  +"},
+		{true, "+", "  \x1b[32m+\x1b[0m"},
+		{true, "-/+", "\x1b[35m-/+\x1b[0m"},
+		{true, "↻", "  \x1b[36m↻\x1b[0m"},
+	} {
+		v := &humanPlanView{st: style{color: tt.color}}
+		if got := v.symbol(tt.sym); got != tt.want {
+			t.Errorf("symbol(%q) with colour %v = %q, want %q", tt.sym, tt.color, got, tt.want)
+		}
+	}
+	if newStyle(&bytes.Buffer{}, func(string) string { return "" }).color {
+		t.Error("a pipe got colours")
+	}
+}
