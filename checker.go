@@ -9,6 +9,7 @@ import (
 
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/manifest"
+	"github.com/apipod/apipod-batch/runner"
 )
 
 // registryChecker lets the manifest check jobs against the model registry
@@ -61,6 +62,11 @@ func loadManifest(path string, g *globalOptions, notes io.Writer) (*manifest.Man
 		fmt.Fprintln(notes, n)
 	}
 	if err := m.Check(registryChecker{}); err != nil {
+		return nil, err
+	}
+	// The one check that looks at the disk: a folder on an output's way
+	// that is a symlink out of output_dir.
+	if err := runner.CheckOutputFolders(m); err != nil {
 		return nil, err
 	}
 	return m, nil

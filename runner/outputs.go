@@ -133,3 +133,31 @@ func noSymlinkOut(dir, rel string) error {
 	}
 	return nil
 }
+
+// CheckOutputFolders refuses, before anything is sent, output templates that
+// would write through an existing folder that is a symlink to somewhere
+// outside the output folder. Each problem is placed at the job's output
+// template; a template shared by many jobs (a matrix) is reported once per
+// folder.
+func CheckOutputFolders(m *manifest.Manifest) error {
+	var errs manifest.Errors
+	seen := map[string]bool{}
+	for _, j := range m.Jobs {
+		rel := j.OutputPath(0, "{ext}")
+		if !filepath.IsLocal(rel) {
+			continue // the manifest refuses these itself
+		}
+		key := j.OutputPos.String() + "\x00" + filepath.Dir(rel)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if err := noSymlinkOut(m.OutputDir(), rel); err != nil {
+			errs = append(errs, &manifest.Error{Pos: j.OutputPos, Job: j.ID, Msg: err.Error()})
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
