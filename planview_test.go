@@ -162,7 +162,7 @@ func setSection(ar *txtar.Archive, name, data string) {
 // otherwise (NO_COLOR and pipes get the plain form).
 func TestPlanColours(t *testing.T) {
 	for _, tt := range []struct {
-		color      bool
+		color     bool
 		sym, want string
 	}{
 		{false, "+", "  +"},
