@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 )
 
 // TestInitStarterLoads: the starter manifest passes the parser and the
@@ -45,5 +46,48 @@ func TestCompleteJobs(t *testing.T) {
 	}
 	if _, d := completeJobs(&globalOptions{})(&cobra.Command{}, []string{filepath.Join(dir, "none.yaml")}, ""); d&cobra.ShellCompDirectiveError == 0 {
 		t.Error("a missing manifest should end completion with an error directive")
+	}
+}
+
+// TestStarterWorkflow parses the workflow that init --ci github writes: it
+// validates on pull requests, applies on main, and saves the lockfile even
+// when the apply step fails, since the lockfile holds the keys of tasks
+// already paid for.
+func TestStarterWorkflow(t *testing.T) {
+	var wf struct {
+		On   map[string]any `yaml:"on"`
+		Jobs map[string]struct {
+			If    string `yaml:"if"`
+			Steps []struct {
+				Uses string         `yaml:"uses"`
+				Run  string         `yaml:"run"`
+				If   string         `yaml:"if"`
+				With map[string]any `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	data, err := starter.ReadFile("starter/workflow.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := wf.On["pull_request"]; !ok {
+		t.Error("no pull_request trigger")
+	}
+	var validates, applies, savesAlways bool
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			validates = validates || strings.Contains(s.Run, "apipod-batch validate")
+			applies = applies || strings.Contains(s.Run, "apipod-batch apply")
+			if strings.HasPrefix(s.Uses, "actions/cache/save") && s.If == "always()" &&
+				strings.Contains(s.With["path"].(string), "jobs.lock") {
+				savesAlways = true
+			}
+		}
+	}
+	if !validates || !applies || !savesAlways {
+		t.Fatalf("validate %v, apply %v, lockfile saved always %v", validates, applies, savesAlways)
 	}
 }
