@@ -70,6 +70,13 @@ func (j *Job) LastAttempt() *Attempt {
 	return j.Attempts[len(j.Attempts)-1]
 }
 
+// ForSpec reports whether the attempt was made for the spec hash h; an
+// attempt recorded without one (by an older version) is taken as made for
+// any.
+func (a *Attempt) ForSpec(h string) bool {
+	return a.SpecHash == "" || a.SpecHash == h
+}
+
 // Path returns the lockfile path for a manifest path: "dir/jobs.yaml" becomes
 // "dir/jobs.lock". The extension .yaml or .yml is replaced; any other name gets
 // ".lock" appended.

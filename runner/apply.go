@@ -163,54 +163,26 @@ func (r *run) runJob(ctx context.Context, n *node) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	if st.Action == Download {
-		// Recorded URLs that still live are all dependents need.
+	if st.Action == Download && r.startDownload(ctx, st, jr, true) {
+		// Only the download proves the recorded URLs live: released before
+		// it, a dependent would be sent (and pay for) URLs that turn out
+		// dead while this job regenerates and gets new ones.
 		r.sched.resolved(n)
-		if r.startDownload(ctx, st, jr, true) {
-			return nil
-		}
+		return nil
 	}
-	body, err := r.requestBody(st)
+	att, body, fresh, err := r.firstAttempt(st, jr)
 	if err != nil {
 		return r.fail(st, jr, err, false)
 	}
-	var att *lockfile.Attempt
-	switch st.Action {
-	case Download, Create, Regenerate:
-		// For Download, the URLs expired: the only way to the outputs is a new task.
-		r.resetJob(st, body)
-		att = r.newAttempt(st)
-	case Resume:
-		att = r.lastAttempt(st.Job.ID)
-		r.emit(Event{Kind: EventResumed, Job: jr.ID, Model: jr.Model, Attempt: att.N, TaskID: att.TaskID})
-	case Retry:
-		r.cfg.Store.Update(func(f *lockfile.File) { f.Jobs[st.Job.ID].Request = body })
-		att = r.newAttempt(st)
-	}
+	resumedSend := st.Action == Resume && att.TaskID == ""
 	retries := r.m.Settings.Retries
 	for {
 		if att.TaskID == "" {
-			if err := r.held(); err == nil {
-				err = r.budget.reserve(st.Job.Model)
-				if err != nil {
-					halt := error(err)
-					r.halt.CompareAndSwap(nil, &halt)
-				}
-			}
-			if err := r.held(); err != nil {
-				r.markUnsubmitted(st, att, err)
-				jr.Err = err
-				r.emit(Event{Kind: EventHeld, Job: jr.ID, Model: jr.Model, Err: err})
-				return nil
-			}
-			jr.Attempts++
-			before := jr.Cost
-			err := r.submit(ctx, st, jr, att, body)
-			r.budget.settle(st.Job.Model, jr.Cost-before)
-			if err != nil {
-				return r.submitFailed(ctx, st, jr, att, err)
+			if sent, err := r.send(ctx, st, jr, att, body, resumedSend); !sent {
+				return err
 			}
 		}
+		resumedSend = false
 		jr.TaskID = att.TaskID
 		task, readings, err := r.poll(ctx, st, att)
 		if err != nil {
@@ -250,8 +222,81 @@ func (r *run) runJob(ctx context.Context, n *node) error {
 		}
 		retries--
 		r.emit(Event{Kind: EventRetrying, Job: jr.ID, Model: jr.Model, Attempt: att.N, TaskID: att.TaskID, Err: taskErr})
+		if !fresh {
+			// A resumed attempt's body was resolved by an earlier run; a
+			// new attempt sends today's.
+			if body, err = r.requestBody(st); err != nil {
+				return r.fail(st, jr, err, false)
+			}
+			r.cfg.Store.Update(func(f *lockfile.File) { f.Jobs[st.Job.ID].Request = body })
+			fresh = true
+		}
 		att = r.newAttempt(st)
 	}
+}
+
+// firstAttempt is the attempt a job starts this run with, and the body a
+// create of it sends; fresh says the body was resolved now. A resumed
+// attempt keeps what it was sent with: a task in flight is polled by its
+// id whatever became of its upstream job's URLs since, and an attempt whose
+// create may have arrived resends its recorded body, since its key with
+// another body is a 409 idempotency_conflict, not a replay.
+func (r *run) firstAttempt(st *Step, jr *JobResult) (att *lockfile.Attempt, body []byte, fresh bool, err error) {
+	if st.Action == Resume {
+		att = r.lastAttempt(st.Job.ID)
+		r.emit(Event{Kind: EventResumed, Job: jr.ID, Model: jr.Model, Attempt: att.N, TaskID: att.TaskID})
+		if att.TaskID != "" {
+			return att, nil, false, nil
+		}
+		if body = r.recordedRequest(st); body != nil {
+			return att, body, false, nil
+		}
+	}
+	if body, err = r.requestBody(st); err != nil {
+		return nil, nil, false, err
+	}
+	switch st.Action {
+	case Download, Create, Regenerate:
+		// For Download, the URLs expired: the only way to the outputs is
+		// a new task.
+		r.resetJob(st, body)
+		att = r.newAttempt(st)
+	case Retry:
+		r.cfg.Store.Update(func(f *lockfile.File) { f.Jobs[st.Job.ID].Request = body })
+		att = r.newAttempt(st)
+	}
+	return att, body, true, nil
+}
+
+// send submits an attempt unless the run has stopped taking new work (402,
+// --max-cost). It reports whether the attempt was sent; when it was not,
+// the job ends here with the returned error, nil unless the whole run must
+// stop. resumed marks an attempt an earlier run may have sent: held, it
+// stays on record for the next run to resend with its key.
+func (r *run) send(ctx context.Context, st *Step, jr *JobResult, att *lockfile.Attempt, body []byte, resumed bool) (bool, error) {
+	var booked float64
+	if err := r.held(); err == nil {
+		if booked, err = r.budget.reserve(st.Job.Model); err != nil {
+			halt := error(err)
+			r.halt.CompareAndSwap(nil, &halt)
+		}
+	}
+	if err := r.held(); err != nil {
+		if !resumed {
+			r.markUnsubmitted(st, att, err)
+		}
+		jr.Err = err
+		r.emit(Event{Kind: EventHeld, Job: jr.ID, Model: jr.Model, Err: err})
+		return false, nil
+	}
+	jr.Attempts++
+	before := jr.Cost
+	err := r.submit(ctx, st, jr, att, body)
+	r.budget.settle(st.Job.Model, booked, jr.Cost-before)
+	if err != nil {
+		return false, r.submitFailed(ctx, st, jr, att, err)
+	}
+	return true, nil
 }
 
 // TaskError is a task that ended without results.

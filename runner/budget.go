@@ -39,30 +39,33 @@ func (b *budget) guess(model string) float64 {
 	return max(est, b.seen[model])
 }
 
-// reserve books the estimate of one create of model, or says the limit
-// would be passed.
-func (b *budget) reserve(model string) error {
+// reserve books the estimate of one create of model and returns it, for
+// settle to release, or says the limit would be passed.
+func (b *budget) reserve(model string) (float64, error) {
 	if b.max <= 0 {
-		return nil
+		return 0, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	est := b.guess(model)
 	if b.spent+b.reserved+est > b.max {
-		return &BudgetError{Max: b.max, Spent: b.spent + b.reserved, Next: est}
+		return 0, &BudgetError{Max: b.max, Spent: b.spent + b.reserved, Next: est}
 	}
 	b.reserved += est
-	return nil
+	return est, nil
 }
 
-// settle replaces a create's reservation with its reported cost.
-func (b *budget) settle(model string, cost float64) {
+// settle replaces a create's reservation, what reserve returned, with its
+// reported cost. It must release exactly what was booked: the model's
+// guess may have grown since (seen), and releasing the new guess would
+// drop other creates still in flight from the books.
+func (b *budget) settle(model string, reserved, cost float64) {
 	if b.max <= 0 {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.reserved = max(0, b.reserved-b.guess(model))
+	b.reserved = max(0, b.reserved-reserved)
 	b.spent += cost
 	if b.seen == nil {
 		b.seen = map[string]float64{}

@@ -34,7 +34,7 @@ func LockStateOf(root string, lj *lockfile.Job, specHash string) (state LockStat
 		return LockOrphaned, ""
 	case last == nil:
 		return LockNew, ""
-	case lj.SpecHash != specHash:
+	case lj.SpecHash != specHash, !last.ForSpec(specHash):
 		return LockOutdated, ""
 	case inFlight(last.Status):
 		return LockInFlight, ""

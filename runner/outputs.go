@@ -25,11 +25,11 @@ func (r *run) startDownload(ctx context.Context, st *Step, jr *JobResult, inline
 		r.downloads.Add(1)
 		go func() {
 			defer r.downloads.Done()
-			r.downloadAll(r.dlCtx, st, jr, results)
+			r.downloadAll(r.dlCtx, st, jr, results, false)
 		}()
 		return true
 	}
-	err := r.downloadAll(ctx, st, jr, results)
+	err := r.downloadAll(ctx, st, jr, results, true)
 	var de *apipod.DownloadError
 	if errors.As(err, &de) && de.Expired {
 		jr.State, jr.Err = StatePending, nil
@@ -39,8 +39,9 @@ func (r *run) startDownload(ctx context.Context, st *Step, jr *JobResult, inline
 }
 
 // downloadAll writes every result of a job and records the outputs; the job
-// is done when all are on disk.
-func (r *run) downloadAll(ctx context.Context, st *Step, jr *JobResult, results []string) error {
+// is done when all are on disk. An expired URL fails the job unless the
+// download is inline, whose caller regenerates instead.
+func (r *run) downloadAll(ctx context.Context, st *Step, jr *JobResult, results []string, inline bool) error {
 	select {
 	case r.dlSem <- struct{}{}:
 	case <-ctx.Done():
@@ -58,7 +59,9 @@ func (r *run) downloadAll(ctx context.Context, st *Step, jr *JobResult, results 
 				return err
 			}
 			var de *apipod.DownloadError
-			if errors.As(err, &de) && de.Expired && st.Action == Download {
+			// Not st.Action == Download: the fresh results of a download
+			// step that regenerated come here too, and must fail if dead.
+			if errors.As(err, &de) && de.Expired && inline {
 				return err
 			}
 			r.fail(st, jr, fmt.Errorf("output %d: %w", n, err), false)

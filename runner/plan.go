@@ -195,6 +195,13 @@ func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanO
 	}
 	last := lj.LastAttempt()
 	if last != nil && inFlight(last.Status) {
+		if !last.ForSpec(sp.hash) {
+			// A run that regenerated the job recorded the new spec but
+			// stopped before making an attempt for it (held by 402 or
+			// --max-cost, or a crash between the two writes): the task in
+			// flight is the old spec's, and its outputs are not this one's.
+			return Regenerate, "the task in flight was made for an earlier spec"
+		}
 		return Resume, "in flight since " + last.SubmittedAt.Local().Format("15:04:05")
 	}
 	if len(lj.Results) > 0 && last != nil && last.Status == apipod.StatusCompleted {

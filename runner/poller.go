@@ -68,7 +68,7 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 	}
 	if s.Polls == 0 {
 		if t, ok := a.d.firstReadAt(s.Model); ok {
-			return jitter(a.clamp(t - s.Elapsed))
+			return a.jitter(a.clamp(t - s.Elapsed))
 		}
 	}
 	if _, warm := a.d.quantile(s.Model, 0.5); warm {
@@ -78,13 +78,16 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 				return a.clamp(at - s.Elapsed)
 			}
 		}
-		return jitter(a.clamp(s.Elapsed * 3 / 10))
+		return a.jitter(a.clamp(s.Elapsed * 3 / 10))
 	}
 	wait := a.initial
-	for range s.Polls {
+	// Stop growing at poll.max: after some 40 reads (20 minutes of a slow
+	// video) wait*8 would overflow into a negative wait, which the floor
+	// turns into a read every few milliseconds.
+	for i := 0; i < s.Polls && wait < a.max; i++ {
 		wait = wait * 8 / 5
 	}
-	return jitter(a.clamp(wait))
+	return a.jitter(a.clamp(wait))
 }
 
 // toward aims a read just past a predicted end: the slack absorbs small
@@ -122,4 +125,10 @@ func (f fixedCadence) Wait(s PollState) time.Duration {
 // already spread by the tasks' own progress.
 func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// jitter is the package jitter kept within [floor, max]: a wait clamped to
+// poll.max must not come out 10% longer.
+func (a *adaptivePoller) jitter(d time.Duration) time.Duration {
+	return a.clamp(jitter(d))
 }

@@ -85,3 +85,41 @@ func TestFixedCadence(t *testing.T) {
 		}
 	}
 }
+
+// TestColdBackoffNeverOverflows reads a task of a model with no history
+// many times, as a long video with settings.timeout of an hour is: the
+// backoff must settle at poll.max, not overflow into negative waits that
+// the floor turns into a read every few milliseconds.
+func TestColdBackoffNeverOverflows(t *testing.T) {
+	const initial, longest = 2 * time.Second, 30 * time.Second
+	cold := newAdaptivePoller(newDurations(&lockfile.File{}), initial, longest)
+	for polls := 10; polls <= 400; polls++ {
+		got := cold.Wait(PollState{Model: "m", Polls: polls, Elapsed: time.Duration(polls) * longest})
+		if got < longest*85/100 {
+			t.Fatalf("after %d polls: Wait = %s, want about %s", polls, got, longest)
+		}
+	}
+}
+
+// TestWaitsStayWithinPollMax: settings.poll.max is the longest wait, also
+// after the ±10% jitter that keeps tasks from polling in step.
+func TestWaitsStayWithinPollMax(t *testing.T) {
+	const initial, longest = 2 * time.Second, 30 * time.Second
+	cold := newAdaptivePoller(newDurations(&lockfile.File{}), initial, longest)
+	warm := newDurations(&lockfile.File{})
+	for i := range 5 {
+		warm.learn("m", time.Duration(10+i)*time.Minute, nil) // no progress reported
+	}
+	hot := newAdaptivePoller(warm, initial, longest)
+	for range 200 {
+		for _, w := range []time.Duration{
+			cold.Wait(PollState{Model: "m", Polls: 30, Elapsed: time.Hour}),
+			hot.Wait(PollState{Model: "m", Polls: 0}),
+			hot.Wait(PollState{Model: "m", Polls: 9, Elapsed: time.Hour}),
+		} {
+			if w > longest || w <= 0 {
+				t.Fatalf("Wait = %s, want within (0, %s]", w, longest)
+			}
+		}
+	}
+}

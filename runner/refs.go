@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -57,6 +58,23 @@ func (r *run) requestBody(st *Step) ([]byte, error) {
 	req["model"] = st.Job.Model
 	req["prompt"] = prompt
 	return json.Marshal(req)
+}
+
+// recordedRequest is the create body the lockfile records for a job with
+// job references, as it was sent (compact), or nil when there is nothing
+// to resend: no references (the body follows from the spec hash), no
+// record, or one an older version wrote with its references unresolved.
+func (r *run) recordedRequest(st *Step) []byte {
+	if len(st.Job.Needs) == 0 {
+		return nil
+	}
+	var rec []byte
+	r.cfg.Store.View(func(f *lockfile.File) { rec = append(rec, f.Jobs[st.Job.ID].Request...) })
+	var buf bytes.Buffer
+	if len(rec) == 0 || json.Compact(&buf, rec) != nil || bytes.Equal(buf.Bytes(), st.spec.body) {
+		return nil
+	}
+	return buf.Bytes()
 }
 
 // skipDownstream records that a job will not run because an upstream job
