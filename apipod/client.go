@@ -202,6 +202,7 @@ func (c *Client) Status(ctx context.Context, kind Kind, taskID string) (*Task, e
 func (c *Client) do(ctx context.Context, op string, build func(context.Context) (*http.Request, error),
 	decode func(http.Header, json.RawMessage) error) error {
 	b := c.backoff()
+	ambiguous := false // an earlier try may have reached the API
 	for try := 1; ; try++ {
 		if c.Limiter != nil {
 			if err := c.Limiter.Wait(ctx); err != nil {
@@ -213,6 +214,11 @@ func (c *Client) do(ctx context.Context, op string, build func(context.Context) 
 		if err == nil {
 			return nil
 		}
+		// Only an answer of this try is marked: a wrapped *APIError may be
+		// another goroutine's, the cause of a cancelled context.
+		if apiErr, ok := err.(*APIError); ok && ambiguous {
+			apiErr.Ambiguous = true
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -220,6 +226,7 @@ func (c *Client) do(ctx context.Context, op string, build func(context.Context) 
 		if !retry || try >= c.Retry.Attempts {
 			return err
 		}
+		ambiguous = true
 		if c.OnRetry != nil {
 			c.OnRetry(op, err, wait)
 		}

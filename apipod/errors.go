@@ -16,6 +16,10 @@ type APIError struct {
 	Message    string
 	RequestID  string // X-Request-ID of the answer
 	RetryAfter time.Duration
+	// Ambiguous says an earlier try of the same request failed in a way
+	// that proves nothing (a 5xx, a 429, a lost connection): it may have
+	// reached the API and, for a create, made a task.
+	Ambiguous bool
 }
 
 func (e *APIError) Error() string {

@@ -341,14 +341,17 @@ func (r *run) submitFailed(ctx context.Context, st *Step, jr *JobResult, att *lo
 	}
 	var apiErr *apipod.APIError
 	if errors.As(err, &apiErr) && !apiErr.Retryable() {
-		// The API refused the request, so no task exists for this key:
-		// close the attempt, and let the next run start a fresh one. A
-		// retryable answer (5xx, 429, in progress) proves nothing: an
-		// earlier try may have made the task and lost its answer, so that
-		// attempt stays "submitting" and the next run resends its key.
-		r.finishAttempt(st.Job.ID, att.N, func(a *lockfile.Attempt) {
-			a.Status, a.ErrorCode, a.ErrorMessage, a.RequestID = apipod.StatusFailed, apiErr.Code, apiErr.Message, apiErr.RequestID
-		})
+		if !apiErr.Ambiguous {
+			// The API refused the request, so no task exists for this
+			// key: close the attempt, and let the next run start a fresh
+			// one. A retryable answer (5xx, 429, in progress) proves
+			// nothing, nor does a refusal after one: an earlier try may
+			// have made the task and lost its answer, so that attempt
+			// stays "submitting" and the next run resends its key.
+			r.finishAttempt(st.Job.ID, att.N, func(a *lockfile.Attempt) {
+				a.Status, a.ErrorCode, a.ErrorMessage, a.RequestID = apipod.StatusFailed, apiErr.Code, apiErr.Message, apiErr.RequestID
+			})
+		}
 		switch {
 		case apiErr.Fatal():
 			return r.fail(st, jr, err, true)

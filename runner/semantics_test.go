@@ -126,6 +126,24 @@ func TestCreateAnswers(t *testing.T) {
 					t.Fatalf("attempt %+v, want it still submitting: a task may exist for its key", a)
 				}
 			}},
+		{name: "a refusal after a lost answer keeps the key: the first try may have made the task",
+			faults: apipodtest.Faults{LostCreate: 1},
+			answer: func(n int, r *http.Request) *apipodtest.Reply {
+				if n == 1 {
+					return nil // the fake makes the task and loses the answer
+				}
+				return envelope(http.StatusBadRequest, http.StatusBadRequest, "invalid_request", "refused on the retry")
+			},
+			first: runner.StateFailed, tasks: 1, attempts: 1,
+			check: func(t *testing.T, e *env, res *runner.Result) {
+				var apiErr *apipod.APIError
+				if !errors.As(res.Jobs[0].Err, &apiErr) || !apiErr.Ambiguous {
+					t.Fatalf("err = %v, want a refusal marked ambiguous", res.Jobs[0].Err)
+				}
+				if a := e.lock().Jobs["job-000"].LastAttempt(); a.Status != "submitting" {
+					t.Fatalf("attempt %+v, want it still submitting", a)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
