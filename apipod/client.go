@@ -309,7 +309,7 @@ func (c *Client) attempt(ctx context.Context, op string, build func(context.Cont
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UserAgent)
 	resp, err := c.sameOrigin().Do(req)
-	if errors.Is(err, errOffOrigin) {
+	if errors.Is(err, errOffOrigin) || errors.Is(err, errMethodChanged) {
 		return &permanentError{fmt.Errorf("%s: %w", op, err)}
 	}
 	if err != nil {
@@ -336,6 +336,9 @@ func (c *Client) attempt(ctx context.Context, op string, build func(context.Cont
 // host, and over plain http.
 var errOffOrigin = errors.New("redirect away from the API's origin refused: the API key is sent to the API only")
 
+// errMethodChanged is a redirect that would resend a create as a GET.
+var errMethodChanged = errors.New("redirect that changes the request's method refused")
+
 // sameOrigin is c.HTTP refusing redirects that leave the origin of the
 // request, and otherwise following them as c.HTTP would.
 func (c *Client) sameOrigin() *http.Client {
@@ -344,6 +347,11 @@ func (c *Client) sameOrigin() *http.Client {
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if from := via[0].URL; req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
 			return fmt.Errorf("%w (to %s://%s)", errOffOrigin, req.URL.Scheme, req.URL.Host)
+		}
+		if via[0].Method != req.Method {
+			// A 301, 302 or 303 turns a create into a GET: it would not
+			// create, and its answer would say nothing of the task.
+			return fmt.Errorf("%w: %s became %s", errMethodChanged, via[0].Method, req.Method)
 		}
 		if next != nil {
 			return next(req, via)

@@ -2,6 +2,7 @@ package apipod_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -71,5 +72,42 @@ func TestKeyStaysWithTheAPI(t *testing.T) {
 				t.Fatalf("requests reached the other server with Authorization %q", elsewhere)
 			}
 		})
+	}
+}
+
+// TestCreateRedirectKeepsItsMethod refuses a 302 on a create, which net/http
+// would follow as a GET, and follows a 307, which resends the POST with its
+// body and idempotency key.
+func TestCreateRedirectKeepsItsMethod(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		ok     bool
+	}{{http.StatusFound, false}, {http.StatusSeeOther, false}, {http.StatusTemporaryRedirect, true}} {
+		var gotKey, gotBody string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v1/images/generations" {
+				http.Redirect(w, r, "/moved", tt.status)
+				return
+			}
+			if r.Method != http.MethodPost {
+				t.Errorf("create arrived as %s", r.Method)
+			}
+			b, _ := io.ReadAll(r.Body)
+			gotKey, gotBody = r.Header.Get("Idempotency-Key"), string(b)
+			w.Write([]byte(`{"code":200,"message":"success","data":{"task_id":"t1"}}`))
+		}))
+		c := apipod.NewClient(srv.URL, "sk-test")
+		c.Retry.Attempts = 1
+		created, err := c.Create(context.Background(), apipod.KindImage, []byte(`{"model":"m"}`), "key-1")
+		srv.Close()
+		if tt.ok {
+			if err != nil || created.TaskID != "t1" || gotKey != "key-1" || gotBody != `{"model":"m"}` {
+				t.Fatalf("%d: %v, key %q, body %q", tt.status, err, gotKey, gotBody)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "changes the request's method") {
+			t.Fatalf("%d: err = %v, want the redirect refused", tt.status, err)
+		}
 	}
 }
