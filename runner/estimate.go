@@ -36,7 +36,20 @@ func newDurations(f *lockfile.File) *durations {
 			d.addLocked(j.Model, time.Duration(j.DurationMS)*time.Millisecond)
 		}
 	}
+	for model := range d.byModel {
+		d.seedFirstReadLocked(model)
+	}
 	return d
+}
+
+// seedFirstReadLocked places a model's first read at half its median
+// duration once three are known, for firstReadWas to adapt from; d.mu is
+// held (or d is not shared yet).
+func (d *durations) seedFirstReadLocked(model string) {
+	if _, ok := d.firstRead[model]; !ok && len(d.byModel[model]) >= 3 {
+		s := d.byModel[model]
+		d.firstRead[model] = s[len(s)/2] / 2
+	}
 }
 
 func (d *durations) addLocked(model string, dur time.Duration) {
@@ -63,10 +76,7 @@ func (d *durations) learn(model string, observed time.Duration, readings []Progr
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.addLocked(model, observed)
-	if _, ok := d.firstRead[model]; !ok && len(d.byModel[model]) >= 3 {
-		s := d.byModel[model]
-		d.firstRead[model] = s[len(s)/2] / 2
-	}
+	d.seedFirstReadLocked(model)
 	if len(readings) < 2 {
 		return
 	}

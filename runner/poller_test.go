@@ -123,3 +123,22 @@ func TestWaitsStayWithinPollMax(t *testing.T) {
 		}
 	}
 }
+
+// TestHistorySeedsFirstRead: durations recorded in the lockfile by earlier
+// runs place the first read of a new run's tasks, before any task of the
+// run has finished.
+func TestHistorySeedsFirstRead(t *testing.T) {
+	f := &lockfile.File{Jobs: map[string]*lockfile.Job{}}
+	for i, ms := range []int64{2000, 2200, 2400, 2600} {
+		f.Jobs[string(rune('a'+i))] = &lockfile.Job{Model: "m", DurationMS: ms}
+	}
+	d := newDurations(f)
+	first, ok := d.firstReadAt("m")
+	if !ok || first != 1200*time.Millisecond {
+		t.Fatalf("first read %s, %v; want half the median, 1.2s", first, ok)
+	}
+	p := newAdaptivePoller(d, 2*time.Second, 30*time.Second)
+	if w := p.Wait(PollState{Model: "m"}); w < time.Second || w > 1400*time.Millisecond {
+		t.Fatalf("first wait %s, want about 1.2s", w)
+	}
+}
