@@ -2,8 +2,10 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -45,6 +47,23 @@ func (registryChecker) CheckJob(model, prompt string, params map[string]any) []m
 	return out
 }
 
+// missingManifestError is a manifest path with no file behind it.
+type missingManifestError struct {
+	path string
+	err  error
+}
+
+func (e *missingManifestError) Error() string { return e.err.Error() }
+func (e *missingManifestError) Unwrap() error { return e.err }
+
+// Hint says where manifests come from.
+func (e *missingManifestError) Hint() string {
+	if e.path == "jobs.yaml" {
+		return "no jobs.yaml here: give the manifest's path, or write a starter one with apipod-batch init"
+	}
+	return "give the path of an existing manifest, or write a starter one with apipod-batch init"
+}
+
 // loadManifest reads, expands and checks a manifest: the checks every
 // command runs before it touches the lockfile or the network. A model alias
 // becomes the public id it stands for, before anything hashes the job, with
@@ -55,6 +74,9 @@ func loadManifest(path string, g *globalOptions, notes io.Writer) (*manifest.Man
 		return nil, err
 	}
 	m, err := manifest.Load(path, vars)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &missingManifestError{path: path, err: err}
+	}
 	if err != nil {
 		return nil, err
 	}

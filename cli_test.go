@@ -29,7 +29,7 @@ func TestRunExitCodes(t *testing.T) {
 	}{
 		{"version", []string{"version"}, exitOK, ""},
 		{"unknown command", []string{"frobnicate"}, exitError, `unknown command "frobnicate"`},
-		{"missing manifest", []string{"apply", "--sandbox", filepath.Join(dir, "nope.yaml")}, exitError, "nope.yaml"},
+		{"missing manifest", []string{"apply", "--sandbox", filepath.Join(dir, "nope.yaml")}, exitError, "nope.yaml: no such file or directory\nhint: give the path of an existing manifest, or write a starter one with apipod-batch init"},
 		{"bad version", []string{"apply", "--sandbox", bad}, exitError, "bad.yaml:1:10"},
 		{"bad var", []string{"apply", "--sandbox", "--var", "novalue", good}, exitError, "want NAME=VALUE"},
 		{"negative parallelism", []string{"apply", "--sandbox", "-p", "-1", good}, exitError, "--parallelism -1"},
