@@ -68,10 +68,30 @@ func runClean(_ context.Context, opts *cleanOptions) error {
 	if err != nil {
 		return err
 	}
+	// With output_dir "." (or any folder holding the manifest) these are
+	// inside the output folder too; a lockfile that records one of them as
+	// an output, hand-edited or merged from another branch, must not make
+	// clean delete them.
+	protected := protectedFiles(opts.manifest, lockPath)
 	var ids []string
 	var files []cleanFile
 	var bad error
 	store.View(func(f *lockfile.File) {
+		// A job still in the manifest may record the very file an orphan
+		// records too (a job renamed, its output template kept): that file
+		// is the kept job's now, so it stays.
+		kept := map[string]bool{}
+		for id, lj := range f.Jobs {
+			if opts.all || m.Job(id) == nil {
+				continue
+			}
+			for _, o := range lj.Outputs {
+				if file, err := deletable(outDir, filepath.Join(m.Dir, filepath.FromSlash(o.Path))); err == nil && file != "" {
+					kept[file] = true
+				}
+			}
+		}
+		seen := map[string]bool{}
 		for id, lj := range f.Jobs {
 			if !opts.all && m.Job(id) != nil {
 				continue
@@ -79,9 +99,16 @@ func runClean(_ context.Context, opts *cleanOptions) error {
 			ids = append(ids, id)
 			for _, o := range lj.Outputs {
 				file, err := deletable(outDir, filepath.Join(m.Dir, filepath.FromSlash(o.Path)))
-				if err != nil {
+				if err == nil && file != "" {
+					err = protected(file)
+				}
+				switch {
+				case err != nil:
 					bad = errors.Join(bad, fmt.Errorf("job %q: %w", id, err))
-				} else if file != "" {
+				case file != "" && !kept[file] && !seen[file]:
+					// seen: two outputs (or two orphans) that recorded one
+					// file list and delete it once.
+					seen[file] = true
 					files = append(files, cleanFile{shown: shownPath(opts.manifest, o.Path), real: file})
 				}
 			}
@@ -142,6 +169,30 @@ func runClean(_ context.Context, opts *cleanOptions) error {
 	}
 	fmt.Fprintf(out, "Deleted %s.\n", countOf(len(files), "file"))
 	return nil
+}
+
+// protectedFiles returns a check that refuses to delete the manifest, its
+// lockfile or the lock's owner file, compared as files (so links and case
+// folding do not hide them).
+func protectedFiles(manifestPath, lockPath string) func(file string) error {
+	var infos []fs.FileInfo
+	for _, p := range []string{manifestPath, lockPath, lockPath + ".owner"} {
+		if fi, err := os.Stat(p); err == nil {
+			infos = append(infos, fi)
+		}
+	}
+	return func(file string) error {
+		fi, err := os.Lstat(file)
+		if err != nil {
+			return nil
+		}
+		for _, p := range infos {
+			if os.SameFile(fi, p) {
+				return fmt.Errorf("%s is the manifest or its lockfile, not an output", file)
+			}
+		}
+		return nil
+	}
 }
 
 // cleanFile is an output to delete: as the user knows it, and resolved.

@@ -90,3 +90,38 @@ func TestCleanRefusesWhileLockHeld(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// With output_dir "." the manifest, its lockfile and the lock's owner file
+// are inside the output folder. A lockfile that records one of them as an
+// output (hand-edited, or merged from a branch) must not make clean delete
+// them: clean refuses and deletes nothing.
+func TestCleanNeverDeletesTheManifestOrLockfile(t *testing.T) {
+	for _, victim := range []string{"jobs.yaml", "jobs.lock", "./jobs.yaml"} {
+		t.Run(victim, func(t *testing.T) {
+			dir := t.TempDir()
+			manifest := filepath.Join(dir, "jobs.yaml")
+			os.WriteFile(manifest, []byte("version: 1\nsettings: {output_dir: .}\njobs:\n  a: {model: nano-banana-2, prompt: hi}\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, "old.png"), []byte("old output"), 0o644)
+			f := &lockfile.File{Version: 1, Salt: "00", Jobs: map[string]*lockfile.Job{"old": {Model: "nano-banana-2",
+				Outputs: []lockfile.Output{{Path: "old.png"}, {Path: victim}}}}}
+			data, _ := json.Marshal(f)
+			os.WriteFile(filepath.Join(dir, "jobs.lock"), data, 0o644)
+			for _, all := range []bool{false, true} {
+				args := []string{"clean", "--yes", manifest}
+				if all {
+					args = append(args, "--all")
+				}
+				var out, errb bytes.Buffer
+				code := run(context.Background(), args, &streams{in: strings.NewReader(""), out: &out, err: &errb})
+				if code != exitError || !strings.Contains(errb.String(), "nothing was deleted") {
+					t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
+				}
+				for _, keep := range []string{"jobs.yaml", "jobs.lock", "old.png"} {
+					if _, err := os.Stat(filepath.Join(dir, keep)); err != nil {
+						t.Errorf("%v: %s: %v", args, keep, err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -187,6 +187,45 @@ jobs:
     prompt: p
     params: {aspect_ratio: "4:3"}`,
 			`5:12: job "a": note: model "veo3.1-fast" is called "veo3-1-fast"; using that`},
+		{"several outputs, one path", `
+version: 1
+jobs:
+  pair:
+    model: wan2.7-image
+    prompt: p
+    params: {n: 2}
+    output: "pair.{ext}"`,
+			`8:13: job "pair": output: "pair.{ext}" gives one path for the 2 outputs of job "pair"; add {n} to the template`},
+		{"two jobs, one file", `
+version: 1
+jobs:
+  a: {model: nano-banana-2, prompt: p}
+  b:
+    model: nano-banana-2
+    prompt: p
+    output: "a/0.png"`,
+			`8:13: job "b": output: job "b" writes a/0.png, which job "a" writes too; add {job} or {matrix.KEY} to the template`},
+		{"two jobs, one file, n", `
+version: 1
+jobs:
+  a:
+    model: wan2.7-image
+    prompt: p
+    params: {n: 2}
+    output: "shots/{n}.{ext}"
+  b:
+    model: wan2.7-image
+    prompt: p
+    output: "shots/1.{ext}"`,
+			`12:13: job "b": output: job "b" writes shots/1.{ext}, which job "a" writes too; add {job} or {matrix.KEY} to the template`},
+		{"expanded id too long", `
+version: 1
+jobs:
+  banner:
+    model: nano-banana-2
+    prompt: p
+    matrix: {style: [short, ` + strings.Repeat("x", 60) + `]}`,
+			`7:13: job "banner": matrix: style=` + strings.Repeat("x", 60) + ` gives job id "banner.` + strings.Repeat("x", 60) + `", 67 characters long; the limit is 64`},
 		{"unknown key", `
 version: 1
 jobs:

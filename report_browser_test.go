@@ -32,7 +32,7 @@ jobs:
     model: seedream-v4.5
     prompt: "Wide hero banner with the Acme mug on warm oak"
     params: {aspect_ratio: "16:9", quality: 2K}
-    tags: [web]
+    tags: [web, "a sale"]   # a tag with a space: the tag filter must still find it
   detail:
     model: seedream-v4.5
     prompt: "Macro detail of the glaze on the Acme mug"

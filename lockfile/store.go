@@ -52,6 +52,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	path, err := resolveLinks(path)
+	if err != nil {
+		return nil, err
+	}
 	owner, err := lockOwner(path, opts.Now())
 	if err != nil {
 		return nil, err
@@ -238,6 +242,30 @@ func (s *Store) write() error {
 	s.lastSize = len(data)
 	s.mu.Unlock()
 	return nil
+}
+
+// resolveLinks follows path while it is a symlink, even to a file that does
+// not exist yet, and returns the file it ends at. A lockfile kept as a link
+// (into a CI cache, say) must be written through: the atomic rename would
+// otherwise replace the link with a plain file and leave the real one
+// stale. The lock is taken beside the real file, so that two links to one
+// lockfile exclude each other.
+func resolveLinks(path string) (string, error) {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return path, nil // a missing file is created where named
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "", fmt.Errorf("lockfile %s: %w", path, err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return "", fmt.Errorf("lockfile %s: too many levels of symlinks", path)
 }
 
 // removeTemps deletes temp files left by a writer that crashed between

@@ -283,3 +283,61 @@ func TestEffectiveInterval(t *testing.T) {
 		t.Errorf("8 MiB file: %v, want 8s", d)
 	}
 }
+
+// A lockfile that is a symlink (into a CI cache or a shared folder) is
+// written through: renaming over the link would leave the real file stale,
+// and the idempotency keys recorded since would be lost with the workspace.
+// The lock is taken beside the real file, so two links to it exclude each
+// other.
+func TestSymlinkedLockfileIsWrittenThrough(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	real := filepath.Join(cache, "jobs.lock")
+	if err := os.WriteFile(real, []byte(`{"version":1,"salt":"00","jobs":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "jobs.lock")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(link, Options{FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(filepath.Join(cache, "jobs.lock"), Options{}); !errors.As(err, new(*HeldError)) {
+		t.Errorf("second Open through the real path: %v, want HeldError", err)
+	}
+	s.Update(func(f *File) { f.Jobs["a"] = &Job{Model: "m"} })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v, %v", fi.Mode(), err)
+	}
+	f, err := Load(real)
+	if err != nil || f.Jobs["a"] == nil {
+		t.Fatalf("the real file was not updated: %v, %+v", err, f)
+	}
+}
+
+// A dangling link (its cache not restored yet) is created through too.
+func TestDanglingSymlinkedLockfile(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	real := filepath.Join(cache, "jobs.lock")
+	link := filepath.Join(dir, "jobs.lock")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(link, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v", err)
+	}
+	if _, err := os.Stat(real); err != nil {
+		t.Fatalf("the real file was not created: %v", err)
+	}
+}

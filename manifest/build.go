@@ -29,8 +29,21 @@ func (p *parser) expand(m *Manifest, specs []*spec) {
 			p.add(p.pos(s.matrix.node), s.id, "matrix: the manifest would hold more than %d jobs", maxJobs)
 			return
 		}
+		tooLong := false
 		for _, c := range combos {
 			id := s.matrix.expandedID(s.id, c)
+			// The limit on ids holds after expansion too: an id names the
+			// job's output folder, and a long matrix value would otherwise
+			// fail only at download time, after the task was paid for.
+			// Only the first such id is reported: one long value would
+			// otherwise give a problem per combination.
+			if len(id) > maxIDLen {
+				if !tooLong {
+					p.add(p.pos(s.matrix.node), s.id, "matrix: %s gives job id %q, %d characters long; the limit is %d", s.matrix.describeCombo(c), id, len(id), maxIDLen)
+				}
+				tooLong = true
+				continue
+			}
 			if m.byID[id] != nil {
 				p.add(p.pos(s.matrix.node), s.id, "matrix: %s gives job id %q again (values that differ only in characters outside [A-Za-z0-9_-] collide)", s.matrix.describeCombo(c), id)
 				continue

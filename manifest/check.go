@@ -1,6 +1,10 @@
 package manifest
 
-import "strings"
+import (
+	"path"
+	"strconv"
+	"strings"
+)
 
 // ParamChecker checks the model and request fields of a job. The model
 // registry implements it.
@@ -57,8 +61,30 @@ func (m *Manifest) Check(c ParamChecker) error {
 	}
 	if oc, ok := c.(OutputCounter); ok {
 		m.checkIndexes(oc, &col)
+		m.checkManyOutputs(oc, &col)
+		m.checkSharedFiles(oc, &col)
 	}
 	return col.err()
+}
+
+// checkManyOutputs refuses an output template that gives one path for every
+// output of a job that makes several (n: 2 without {n}): each download would
+// overwrite the one before, after all of them were paid for, and the
+// lockfile would record one path with two checksums, so the job would look
+// drifted forever.
+func (m *Manifest) checkManyOutputs(oc OutputCounter, col *collector) {
+	for _, j := range m.Jobs {
+		n, known := oc.Outputs(j.Model, j.Params)
+		if !known || n < 2 {
+			continue
+		}
+		first, err0 := j.renderOutput("0", "png")
+		second, err1 := j.renderOutput("1", "png")
+		if err0 != nil || err1 != nil || path.Clean(first) != path.Clean(second) {
+			continue
+		}
+		col.add(j.OutputPos, j.name, "output: %q gives one path for the %d outputs of job %q; add {n} to the template", j.Output, n, j.ID)
+	}
 }
 
 // checkIndexes refuses ${jobs.ID.result[N]} where job ID makes N or fewer
@@ -84,4 +110,54 @@ func hasModelProblem(problems []Problem) bool {
 		}
 	}
 	return false
+}
+
+// mediaExts are the extensions a result file may get for {ext}: a template
+// that writes one of them literally can meet a template that writes {ext}.
+var mediaExts = map[string]bool{"png": true, "jpg": true, "jpeg": true, "webp": true, "gif": true, "mp4": true, "webm": true, "mov": true}
+
+// checkSharedFiles refuses two jobs whose templates differ but name one file
+// for some output, such as "a/0.png" beside the default "{job}/{n}.{ext}" of
+// job a, or "shots/1.{ext}" beside "shots/{n}.{ext}" of a job with n: 2. The
+// parse-time check compares templates as written and cannot see these; left
+// alone, each job would overwrite the other's file and both would look
+// drifted, to be downloaded again, and regenerated (paid) once the URLs
+// expire, on every apply.
+func (m *Manifest) checkSharedFiles(oc OutputCounter, col *collector) {
+	const anyExt = "\x00"
+	type writer struct {
+		job *Job
+		ext string // the literal extension, or anyExt for {ext}
+	}
+	owners := map[string]writer{}
+	for _, j := range m.Jobs {
+		n, known := oc.Outputs(j.Model, j.Params)
+		if !known || n < 1 {
+			n = 1
+		}
+		for i := range n {
+			p, err := j.renderOutput(strconv.Itoa(i), anyExt)
+			if err != nil {
+				break
+			}
+			// Paths that differ only in case are one file on macOS and Windows.
+			key, ext := strings.ToLower(path.Clean(p)), ""
+			if dot := strings.LastIndexByte(key, '.'); dot > strings.LastIndexByte(key, '/') {
+				if e := key[dot+1:]; e == anyExt || mediaExts[e] {
+					key, ext = key[:dot], e
+				}
+			}
+			w, seen := owners[key]
+			if !seen {
+				owners[key] = writer{j, ext}
+				continue
+			}
+			if w.job == j || (w.ext != ext && w.ext != anyExt && ext != anyExt) {
+				continue
+			}
+			col.add(j.OutputPos, j.name, "output: job %q writes %s, which job %q writes too; add {job} or {matrix.KEY} to the template",
+				j.ID, strings.ReplaceAll(path.Clean(p), anyExt, "{ext}"), w.job.ID)
+			break
+		}
+	}
 }

@@ -84,7 +84,14 @@ func relHref(dir, file string) (string, error) {
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
 	}
-	return strings.Join(segs, "/"), nil
+	href := strings.Join(segs, "/")
+	// PathEscape keeps ':', so a first segment such as "c:0.png" would read
+	// as a URL scheme (and html/template would blank the link); "./" keeps
+	// it a relative path.
+	if strings.Contains(segs[0], ":") {
+		href = "./" + href
+	}
+	return href, nil
 }
 
 // keyParams lists the scalar params, sorted: lists such as image_urls are

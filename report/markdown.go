@@ -33,13 +33,13 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 	b.WriteString("| Model | Jobs | Done | Skipped | Failed | Outputs | Cost |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|\n")
 	for _, row := range r.byModel() {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s |\n", row.Model, row.Jobs, row.Done, row.Skipped,
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s |\n", mdCell(row.Model), row.Jobs, row.Done, row.Skipped,
 			row.Failed+row.Pending, row.Outputs, money(row.Cost))
 	}
 	if bad := r.Unfinished(); len(bad) > 0 {
 		b.WriteString("\n### Failures\n\n| Job | Model | State | Error |\n|---|---|---|---|\n")
 		for _, j := range bad {
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", j.ID, j.Model, j.State, mdCell(cmp.Or(j.Error, "not finished")))
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", j.ID, mdCell(j.Model), j.State, mdCell(cmp.Or(j.Error, "not finished")))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -77,8 +77,11 @@ func (r *Run) byModel() []ModelRow {
 	return out
 }
 
-// mdCell makes text safe inside a Markdown table cell.
+// mdCell makes text safe inside a Markdown table cell. GitHub renders inline
+// HTML there, so &, < and > are escaped too: an HTML error page from a
+// gateway, or a "<!--", would otherwise hide the rest of the summary.
 func mdCell(s string) string {
+	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 	s = strings.ReplaceAll(s, "|", `\|`)
 	s = strings.ReplaceAll(s, "\r", "")
 	return strings.ReplaceAll(s, "\n", "<br>")

@@ -137,3 +137,46 @@ func TestHTML(t *testing.T) {
 		t.Errorf("WriteFile(pdf) = %v", err)
 	}
 }
+
+// A file name with a colon in the first segment of a relative link would be
+// read as a URL scheme ("c:0.png" is scheme "c"), and html/template would
+// replace it with #ZgotmplZ; the link must stay a relative path.
+func TestRelHrefColon(t *testing.T) {
+	dir := filepath.Join(string(filepath.Separator), "p", "out")
+	for file, want := range map[string]string{
+		"c:0.png":         "./c:0.png",
+		"sub/c:0.png":     "sub/c:0.png",
+		"my shot #1?.png": "my%20shot%20%231%3F.png",
+	} {
+		got, err := relHref(dir, filepath.Join(dir, filepath.FromSlash(file)))
+		if err != nil || got != want {
+			t.Errorf("relHref(%q) = %q, %v; want %q", file, got, err, want)
+		}
+	}
+}
+
+// Text in a Markdown table cell is rendered as Markdown and inline HTML by
+// GitHub: a gateway's HTML error page, or a "<!--" in an error, would
+// swallow the rest of the step summary. Every cell that holds free text
+// (errors, model ids let through by allow_unknown_models) is escaped.
+func TestMarkdownCellHTML(t *testing.T) {
+	r := &Run{Version: RunVersion, Manifest: "jobs.yaml", Summary: Totals{Jobs: 1, Failed: 1}, Jobs: []JobRun{{
+		ID: "a", Model: "acme|v2", State: "failed",
+		Error: "HTTP 502: <html><!-- proxy --><body>Bad Gateway</body></html>\nretry & wait",
+	}}}
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, bad := range []string{"<html>", "<!--", "| acme|v2 |"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("markdown holds %q unescaped:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{`&lt;!-- proxy --&gt;`, `acme\|v2`, `<br>retry &amp; wait`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
