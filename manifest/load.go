@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,7 @@ func Parse(name string, data []byte, vars map[string]string) (*Manifest, error) 
 		return nil, p.err()
 	}
 	m := p.manifest(root, vars)
+	p.checkOverrides(data, vars)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -211,6 +213,7 @@ func (p *parser) readVars(n *yaml.Node, overrides map[string]string) map[string]
 				p.add(p.pos(e.val), "", "%s: want a string, number or boolean, got %s", field, describe(e.val))
 			default:
 				vars[e.name] = e.val.Value
+				p.declared = append(p.declared, e.name)
 			}
 		}
 	}
@@ -218,6 +221,19 @@ func (p *parser) readVars(n *yaml.Node, overrides map[string]string) map[string]
 		vars[k] = v
 	}
 	return vars
+}
+
+// checkOverrides refuses a --var that the manifest neither declares under
+// vars nor uses as ${var.NAME}: a mistyped name would otherwise be dropped
+// without a word, and the run paid for with the value it meant to replace.
+func (p *parser) checkOverrides(data []byte, overrides map[string]string) {
+	for _, name := range slices.Sorted(maps.Keys(overrides)) {
+		if slices.Contains(p.declared, name) || bytes.Contains(data, []byte("${var."+name+"}")) {
+			continue
+		}
+		p.add(Pos{File: p.file}, "", "--var %s: the manifest neither declares nor uses this variable%s",
+			name, didYouMean(name, p.declared))
+	}
 }
 
 // isMapping reports whether n is a mapping, reporting it if not.

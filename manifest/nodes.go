@@ -12,8 +12,9 @@ import (
 // parser turns the YAML nodes of one manifest into values, collecting problems.
 type parser struct {
 	collector
-	file string
-	vars map[string]string // the manifest's vars, once read
+	file     string
+	vars     map[string]string // the manifest's vars, once read
+	declared []string          // the names under vars:, before --var overrides
 }
 
 func (p *parser) pos(n *yaml.Node) Pos {

@@ -2,8 +2,13 @@
 // did-you-mean suggestions of the manifest and the model registry.
 package editdist
 
-// Distance is the Levenshtein distance between a and b, counted in bytes.
+// Distance is the number of single-byte insertions, deletions,
+// substitutions and swaps of neighbours that turn a into b (the optimal
+// string alignment distance): "brnad" is one swap from "brand", as a typist
+// would count it.
 func Distance(a, b string) int {
+	// Three rows of the table: two back, one back, and the current one.
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -17,8 +22,11 @@ func Distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }
