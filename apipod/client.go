@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cenkalti/backoff/v4"
 
@@ -368,18 +369,18 @@ func (c *Client) sameOrigin() *http.Client {
 // echo the Authorization header into a message, a header or a malformed
 // answer, and errors end up in logs and lockfiles.
 func (c *Client) redact(err error) error {
-	if err == nil || c.apiKey == "" {
+	if err == nil {
 		return err
 	}
 	// Only an *APIError this attempt made is edited in place: a transport
 	// error may wrap the cause of a cancelled context, an error another
 	// goroutine owns.
 	if apiErr, ok := err.(*APIError); ok {
-		apiErr.Code = redactKey(apiErr.Code, c.apiKey)
-		apiErr.Message = redactKey(apiErr.Message, c.apiKey)
-		apiErr.RequestID = redactKey(apiErr.RequestID, c.apiKey)
+		apiErr.Code = c.scrub(apiErr.Code)
+		apiErr.Message = c.scrub(apiErr.Message)
+		apiErr.RequestID = c.scrub(apiErr.RequestID)
 	}
-	if strings.Contains(err.Error(), c.apiKey) {
+	if c.apiKey != "" && strings.Contains(err.Error(), c.apiKey) {
 		return &redactedError{err: err, key: c.apiKey}
 	}
 	return err
@@ -387,12 +388,19 @@ func (c *Client) redact(err error) error {
 
 func redactKey(s, key string) string { return strings.ReplaceAll(s, key, "[redacted]") }
 
-// scrub is s with the API key redacted.
+// scrub makes text from the API safe to log and show: the API key is
+// redacted, and control characters (terminal escape sequences, line breaks
+// that would forge log lines) become spaces.
 func (c *Client) scrub(s string) string {
-	if c.apiKey == "" {
-		return s
+	if c.apiKey != "" {
+		s = redactKey(s, c.apiKey)
 	}
-	return redactKey(s, c.apiKey)
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // redactedError is an error whose text held the API key; it still unwraps

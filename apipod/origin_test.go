@@ -111,3 +111,30 @@ func TestCreateRedirectKeepsItsMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswersAreScrubbed keeps terminal escape sequences and line breaks
+// from the API out of errors and task messages, which reach terminals,
+// logs and the lockfile.
+func TestAnswersAreScrubbed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"code":400,"message":"bad\u001b[2J\nINFO forged line","data":{"error_code":"x\u0007"}}`))
+			return
+		}
+		w.Write([]byte(`{"code":200,"message":"success","data":{"task_id":"t","status":"failed","error_message":"boom\u001b]0;title\u0007\r\nmore"}}`))
+	}))
+	defer srv.Close()
+	c := apipod.NewClient(srv.URL, "sk-test")
+	c.Retry.Attempts = 1
+	_, err := c.Create(context.Background(), apipod.KindImage, []byte(`{}`), "k")
+	task, serr := c.Status(context.Background(), apipod.KindImage, "t")
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	for _, s := range []string{err.Error(), task.ErrorMessage} {
+		if strings.ContainsAny(s, "\x1b\n\r\a") {
+			t.Errorf("control characters reached %q", s)
+		}
+	}
+}
