@@ -53,8 +53,9 @@ func completeModels(_ *cobra.Command, args []string, _ string) ([]cobra.Completi
 
 // completeJobs completes the job ids and tag:NAME selectors of the manifest
 // named by the command's argument (jobs.yaml by default). The manifest is
-// only parsed, not checked, so completion works while it has mistakes
-// elsewhere.
+// parsed but not checked against the model registry, so jobs with a bad
+// parameter still complete; a manifest that does not parse completes
+// nothing.
 func completeJobs(g *globalOptions) cobra.CompletionFunc {
 	return func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		vars, _ := g.varMap()
