@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -281,8 +282,15 @@ func (c *Client) retryWait(b *backoff.ExponentialBackOff, err error) (time.Durat
 	if errors.As(err, &perm) {
 		return 0, false
 	}
-	// Transport errors (refused, reset, timeout, a closed connection) are
-	// worth retrying: create carries its idempotency key, status is a read.
+	// A host name that does not resolve is a mistyped APIPOD_BASE_URL or no
+	// network at all: waiting will not fix it, and nothing was sent.
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return 0, false
+	}
+	// Other transport errors (refused, reset, timeout, a closed
+	// connection) are worth retrying: create carries its idempotency key,
+	// status is a read.
 	return wait, true
 }
 

@@ -2,12 +2,15 @@ package apipod_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apipod/apipod-batch/apipod"
 )
@@ -136,5 +139,21 @@ func TestAnswersAreScrubbed(t *testing.T) {
 		if strings.ContainsAny(s, "\x1b\n\r\a") {
 			t.Errorf("control characters reached %q", s)
 		}
+	}
+}
+
+// TestUnknownHostFailsAtOnce: a base URL whose host does not resolve (a
+// typo, no network) is not retried; nothing could have been sent.
+func TestUnknownHostFailsAtOnce(t *testing.T) {
+	c := apipod.NewClient("http://api.invalid", "sk-test")
+	retries := 0
+	c.OnRetry = func(string, error, time.Duration) { retries++ }
+	_, err := c.Create(context.Background(), apipod.KindImage, []byte(`{}`), "k")
+	var dnsErr *net.DNSError
+	if !errors.As(err, &dnsErr) {
+		t.Skipf("this machine's resolver answered %v", err)
+	}
+	if retries != 0 {
+		t.Fatalf("%d retries of a host that does not resolve", retries)
 	}
 }

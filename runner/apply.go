@@ -363,6 +363,13 @@ func (r *run) submitFailed(ctx context.Context, st *Step, jr *JobResult, att *lo
 			return nil
 		}
 	}
+	if apiErr == nil {
+		// The API never answered, through every retry of the client: it
+		// is down or unreachable, and every other create would wait as
+		// long to learn the same. Jobs not yet sent stay pending.
+		halt := fmt.Errorf("stopped submitting new tasks: the API did not answer: %w", err)
+		r.halt.CompareAndSwap(nil, &halt)
+	}
 	return r.fail(st, jr, fmt.Errorf("submit: %w", err), false)
 }
 
