@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -66,9 +67,19 @@ func TestApplyRefusesWhileLockHeld(t *testing.T) {
 	}
 }
 
+func TestConfirmInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe() // a terminal nobody answers
+	defer pw.Close()
+	go cancel()
+	if ok, err := confirm(ctx, pr, io.Discard, "Go?"); ok || !errors.Is(err, context.Canceled) {
+		t.Fatalf("confirm = %v, %v; want false and the cancellation", ok, err)
+	}
+}
+
 func TestConfirm(t *testing.T) {
 	for in, want := range map[string]bool{"yes\n": true, "y\n": false, "\n": false, "": false, "no\n": false} {
-		got, _ := confirm(strings.NewReader(in), io.Discard, "Go?")
+		got, _ := confirm(context.Background(), strings.NewReader(in), io.Discard, "Go?")
 		if got != want {
 			t.Errorf("confirm(%q) = %v, want %v", in, got, want)
 		}

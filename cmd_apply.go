@@ -134,7 +134,7 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	}
 	// Only new tasks cost money: resuming and downloading ask nothing.
 	if plan.Estimate().Tasks > 0 && opts.interactive && !opts.yes && !opts.sandbox {
-		ok, err := confirm(opts.streams.in, opts.streams.err, "Submit paid generation tasks to APIPod?")
+		ok, err := confirm(ctx, opts.streams.in, opts.streams.err, "Submit paid generation tasks to APIPod?")
 		if err != nil || !ok {
 			return errors.Join(errors.New("apply cancelled; nothing was sent"), err)
 		}
@@ -217,12 +217,27 @@ func sandboxOptions() apipodtest.Options {
 	}
 }
 
-// confirm asks a yes/no question on a terminal.
-func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+// confirm asks a yes/no question on a terminal. Ctrl-C while it waits
+// ends the wait (ctx is cancelled) with ctx's error: nothing is sent.
+func confirm(ctx context.Context, in io.Reader, out io.Writer, question string) (bool, error) {
 	fmt.Fprintf(out, "%s Only 'yes' is accepted: ", question)
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && line == "" {
-		return false, err
+	type answer struct {
+		line string
+		err  error
 	}
-	return strings.TrimSpace(line) == "yes", nil
+	got := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		got <- answer{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out)
+		return false, ctx.Err()
+	case a := <-got:
+		if a.err != nil && a.line == "" {
+			return false, a.err
+		}
+		return strings.TrimSpace(a.line) == "yes", nil
+	}
 }

@@ -48,7 +48,7 @@ func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-func runClean(_ context.Context, opts *cleanOptions) error {
+func runClean(ctx context.Context, opts *cleanOptions) error {
 	m, err := loadManifest(opts.manifest, opts.global, opts.streams.err)
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func runClean(_ context.Context, opts *cleanOptions) error {
 		}
 	}
 	if opts.interactive && !opts.yes {
-		ok, err := confirm(opts.streams.in, opts.streams.err, "Delete them?")
+		ok, err := confirm(ctx, opts.streams.in, opts.streams.err, "Delete them?")
 		if err != nil || !ok {
 			return errors.Join(errors.New("clean cancelled; nothing was deleted"), err)
 		}
