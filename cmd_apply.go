@@ -135,8 +135,11 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	// Only new tasks cost money: resuming and downloading ask nothing.
 	if plan.Estimate().Tasks > 0 && opts.interactive && !opts.yes && !opts.sandbox {
 		ok, err := confirm(ctx, opts.streams.in, opts.streams.err, "Submit paid generation tasks to APIPod?")
-		if err != nil || !ok {
-			return errors.Join(errors.New("apply cancelled; nothing was sent"), err)
+		if ctx.Err() != nil || (err == nil && !ok) {
+			return errors.New("apply cancelled; nothing was sent")
+		}
+		if err != nil {
+			return fmt.Errorf("read the answer: %w; nothing was sent", err)
 		}
 	}
 
