@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -78,30 +77,20 @@ func (l *lineLog) log(level slog.Level, msg string, attrs []slog.Attr, format st
 	fmt.Fprintf(l.w, "%s "+format+"\n", append([]any{l.style.dim(l.now().Format("15:04:05"))}, args...)...)
 }
 
-// plan prints what apply is about to do.
+// plan prints what apply is about to do: the plan's sentence, with the
+// counts as attributes in JSON logs.
 func (l *lineLog) plan(p *runner.Plan) {
 	if l.level == quiet {
 		return
 	}
 	c := p.Counts()
-	if !p.Pending() {
-		l.log(slog.LevelInfo, "plan", []slog.Attr{slog.Int("skip", c[runner.Skip])},
-			"Nothing to do: all %d jobs are up to date.", c[runner.Skip])
-		return
-	}
-	var parts []string
 	var attrs []slog.Attr
 	for _, a := range []runner.Action{runner.Create, runner.Regenerate, runner.Retry, runner.Resume, runner.Download, runner.Skip} {
-		if c[a] == 0 {
-			continue
+		if c[a] > 0 {
+			attrs = append(attrs, slog.Int(a.String(), c[a]))
 		}
-		parts = append(parts, fmt.Sprintf("%d to %s", c[a], map[runner.Action]string{
-			runner.Create: "generate", runner.Regenerate: "regenerate", runner.Retry: "retry",
-			runner.Resume: "resume", runner.Download: "download", runner.Skip: "skip",
-		}[a]))
-		attrs = append(attrs, slog.Int(a.String(), c[a]))
 	}
-	l.log(slog.LevelInfo, "plan", attrs, "Plan: %s.", strings.Join(parts, ", "))
+	l.log(slog.LevelInfo, "plan", attrs, "%s", planSentence(p))
 }
 
 // begin starts the heartbeat for a run of total jobs with work to do.

@@ -93,7 +93,10 @@ func (v *humanPlanView) symbol(sym string) string {
 func planSentence(p *runner.Plan) string {
 	c := p.Counts()
 	if !p.Pending() {
-		if c[runner.Skip] == 1 {
+		switch c[runner.Skip] {
+		case 0:
+			return "Nothing to do: the manifest has no jobs."
+		case 1:
 			return "Nothing to do: 1 job is up to date."
 		}
 		return fmt.Sprintf("Nothing to do: all %d jobs are up to date.", c[runner.Skip])
