@@ -150,6 +150,10 @@ func (l *lineLog) Event(e runner.Event) {
 		}
 		l.log(level, string(e.Kind), attrs, "%s %-24s submitted   %s (attempt %d%s)", symSubmit, e.Job, e.TaskID, e.Attempt, replay)
 	case runner.EventResumed:
+		if e.TaskID == "" {
+			l.log(level, string(e.Kind), attrs, "%s %-24s resending   attempt %d with its key", symSubmit, e.Job, e.Attempt)
+			return
+		}
 		l.log(level, string(e.Kind), attrs, "%s %-24s resumed     %s (attempt %d)", symSubmit, e.Job, e.TaskID, e.Attempt)
 	case runner.EventStatus:
 		if e.Progress > 0 {

@@ -63,7 +63,11 @@ func (v *humanPlanView) Plan(p *runner.Plan) error {
 		if s.Action == runner.Skip {
 			continue
 		}
-		fmt.Fprintf(&b, "%s %-*s  %s%s\n", v.symbol(s.Symbol()), width, s.Job.ID, s.Reason, actionSuffix[s.Action])
+		suffix := actionSuffix[s.Action]
+		if s.Resends() {
+			suffix = "; send it again with the same key (no second charge)"
+		}
+		fmt.Fprintf(&b, "%s %-*s  %s%s\n", v.symbol(s.Symbol()), width, s.Job.ID, s.Reason, suffix)
 		for _, c := range s.Changes {
 			before, after := showChange(c)
 			fmt.Fprintf(&b, "%*s%s: %s → %s\n", width+6, "", c.Field, before, after)

@@ -274,14 +274,18 @@ func (r *run) firstAttempt(st *Step, jr *JobResult) (att *lockfile.Attempt, body
 // stop. resumed marks an attempt an earlier run may have sent: held, it
 // stays on record for the next run to resend with its key.
 func (r *run) send(ctx context.Context, st *Step, jr *JobResult, att *lockfile.Attempt, body []byte, resumed bool) (bool, error) {
-	var booked float64
+	var booked booking
 	if err := r.held(); err == nil {
-		if booked, err = r.budget.reserve(st.Job.Model); err != nil {
+		if booked, err = r.budget.reserve(ctx, st.Job.Model); err != nil {
+			if ctx.Err() != nil {
+				return false, nil // interrupted while waiting for a price
+			}
 			halt := error(err)
 			r.halt.CompareAndSwap(nil, &halt)
 		}
 	}
 	if err := r.held(); err != nil {
+		r.budget.settle(st.Job.Model, booked, 0)
 		if !resumed {
 			r.markUnsubmitted(st, att, err)
 		}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"sync"
 )
@@ -8,9 +9,10 @@ import (
 // budget enforces --max-cost: a create may leave only if what this run has
 // spent, plus the estimates of creates still waiting for their answer, plus
 // its own estimate stays within the limit. The estimate of a model is its
-// recorded average, else the highest cost seen for it in this run; a model
-// with neither is estimated at zero, so the first task of a new model can
-// overshoot by its own price.
+// recorded average, else the highest cost seen for it in this run. A model
+// with neither has one create at a time until an answer reports its price
+// (the probe), so a first run can pass the limit by one task's price, not
+// by the parallelism times it.
 type budget struct {
 	max      float64
 	estimate func(model string) float64
@@ -19,6 +21,13 @@ type budget struct {
 	spent    float64
 	reserved float64
 	seen     map[string]float64
+	probing  map[string]chan struct{} // closed when the model's probe settles
+}
+
+// booking is what reserve set aside for one create, for settle to release.
+type booking struct {
+	amount float64
+	probe  chan struct{} // set when this create learns an unpriced model's cost
 }
 
 // BudgetError says the run stopped submitting because of --max-cost.
@@ -39,36 +48,63 @@ func (b *budget) guess(model string) float64 {
 	return max(est, b.seen[model])
 }
 
-// reserve books the estimate of one create of model and returns it, for
-// settle to release, or says the limit would be passed.
-func (b *budget) reserve(model string) (float64, error) {
+// reserve books the estimate of one create of model, or says the limit
+// would be passed. For a model with no price yet it waits while another
+// create of the model is out learning it; it returns ctx's error if ctx
+// ends first.
+func (b *budget) reserve(ctx context.Context, model string) (booking, error) {
 	if b.max <= 0 {
-		return 0, nil
+		return booking{}, nil
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	est := b.guess(model)
-	if b.spent+b.reserved+est > b.max {
-		return 0, &BudgetError{Max: b.max, Spent: b.spent + b.reserved, Next: est}
+	for {
+		b.mu.Lock()
+		est := b.guess(model)
+		if b.spent+b.reserved+est > b.max {
+			b.mu.Unlock()
+			return booking{}, &BudgetError{Max: b.max, Spent: b.spent + b.reserved, Next: est}
+		}
+		if est > 0 {
+			b.reserved += est
+			b.mu.Unlock()
+			return booking{amount: est}, nil
+		}
+		if wait, busy := b.probing[model]; busy {
+			b.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return booking{}, ctx.Err()
+			case <-wait:
+				continue
+			}
+		}
+		if b.probing == nil {
+			b.probing = map[string]chan struct{}{}
+		}
+		probe := make(chan struct{})
+		b.probing[model] = probe
+		b.mu.Unlock()
+		return booking{probe: probe}, nil
 	}
-	b.reserved += est
-	return est, nil
 }
 
-// settle replaces a create's reservation, what reserve returned, with its
-// reported cost. It must release exactly what was booked: the model's
-// guess may have grown since (seen), and releasing the new guess would
-// drop other creates still in flight from the books.
-func (b *budget) settle(model string, reserved, cost float64) {
+// settle replaces a booking with the create's reported cost (0 when it was
+// not sent). It releases exactly what was booked: the model's guess may
+// have grown since, and releasing the new guess would drop other creates
+// still in flight from the books.
+func (b *budget) settle(model string, bk booking, cost float64) {
 	if b.max <= 0 {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.reserved = max(0, b.reserved-reserved)
+	b.reserved = max(0, b.reserved-bk.amount)
 	b.spent += cost
 	if b.seen == nil {
 		b.seen = map[string]float64{}
 	}
 	b.seen[model] = max(b.seen[model], cost)
+	if bk.probe != nil {
+		delete(b.probing, model)
+		close(bk.probe)
+	}
 }

@@ -176,6 +176,15 @@ func specOf(m *manifest.Manifest, j *manifest.Job, memo map[string]*spec) (*spec
 // reasonSpecChanged is decide's reason when the recorded spec hash differs.
 const reasonSpecChanged = "spec changed"
 
+// reasonResend is an attempt whose create left without its answer being
+// recorded (a lost answer, a crash, an API that never answered).
+const reasonResend = "create sent, its answer not recorded"
+
+// Resends reports whether apply sends the step's last create again, with
+// its key, rather than polling a task: the API replays the create if it
+// made the task, so nothing is paid twice.
+func (s *Step) Resends() bool { return s.Action == Resume && s.Reason == reasonResend }
+
 // decide picks the action for one job from its lock entry and its files.
 func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanOptions) (Action, string) {
 	if lj == nil {
@@ -201,6 +210,9 @@ func decide(root string, j *manifest.Job, sp *spec, lj *lockfile.Job, opts PlanO
 			// --max-cost, or a crash between the two writes): the task in
 			// flight is the old spec's, and its outputs are not this one's.
 			return Regenerate, "the task in flight was made for an earlier spec"
+		}
+		if last.TaskID == "" {
+			return Resume, reasonResend
 		}
 		return Resume, "in flight since " + last.SubmittedAt.Local().Format("15:04:05")
 	}

@@ -178,6 +178,10 @@ func TestPlanPropagatesToDependents(t *testing.T) {
 				&lockfile.Attempt{N: 2, Status: "processing", TaskID: "t2", SubmittedAt: e.now.Add(-time.Minute)})
 		}, want: "⟳ hero: in flight since " + time.Date(2026, 3, 4, 14, 59, 0, 0, time.UTC).Local().Format("15:04:05") +
 			"\n-/+ hero-clip: upstream hero regenerates\n"},
+		{name: "create sent, answer not recorded", edit: func(e *planEnv) {
+			e.lock.Jobs["hero"].Attempts = append(e.lock.Jobs["hero"].Attempts,
+				&lockfile.Attempt{N: 2, SpecHash: e.lock.Jobs["hero"].SpecHash, Status: "submitting", IdempotencyKey: "k2"})
+		}, want: "⟳ hero: create sent, its answer not recorded\n-/+ hero-clip: upstream hero regenerates\n"},
 		{name: "upstream output lost, URLs valid", edit: func(e *planEnv) {
 			os.Remove(filepath.Join(e.dir, "out/hero/0.png"))
 		}, want: "↻ hero: out/hero/0.png missing\n"},
