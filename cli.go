@@ -76,7 +76,7 @@ func newRootCmd(ctx context.Context, s *streams) *cobra.Command {
 	root.SetErr(s.err)
 	root.PersistentFlags().StringArrayVar(&g.vars, "var", nil, "set a manifest variable, `NAME=VALUE` (repeatable)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print results as JSON")
-	root.AddCommand(withCompletions(g, newApplyCmd(g, s), newSandboxCmd(s), newVersionCmd(s), newValidateCmd(g, s), newModelsCmd(g, s), newInitCmd(s), newPlanCmd(g, s), newStatusCmd(g, s), newOutputsCmd(g, s), newCleanCmd(g, s))...)
+	root.AddCommand(withCompletions(g, newApplyCmd(g, s), newSandboxCmd(s), newVersionCmd(g, s), newValidateCmd(g, s), newModelsCmd(g, s), newInitCmd(s), newPlanCmd(g, s), newStatusCmd(g, s), newOutputsCmd(g, s), newCleanCmd(g, s))...)
 	return root
 }
 

@@ -29,6 +29,7 @@ func TestRunExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{"version", []string{"version"}, exitOK, ""},
+		{"version as JSON", []string{"version", "--json"}, exitOK, ""},
 		{"unknown command", []string{"frobnicate"}, exitError, `unknown command "frobnicate"`},
 		{"missing manifest", []string{"apply", "--sandbox", filepath.Join(dir, "nope.yaml")}, exitError, "nope.yaml: no such file or directory\nhint: give the path of an existing manifest, or write a starter one with apipod-batch init"},
 		{"bad version", []string{"apply", "--sandbox", bad}, exitError, "bad.yaml:1:10"},
