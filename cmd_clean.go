@@ -141,8 +141,11 @@ func runClean(ctx context.Context, opts *cleanOptions) error {
 	}
 	if opts.interactive && !opts.yes {
 		ok, err := confirm(ctx, opts.streams.in, opts.streams.err, "Delete them?")
-		if err != nil || !ok {
-			return errors.Join(errors.New("clean cancelled; nothing was deleted"), err)
+		if ctx.Err() != nil || (err == nil && !ok) {
+			return errors.New("clean cancelled; nothing was deleted")
+		}
+		if err != nil {
+			return fmt.Errorf("read the answer: %w; nothing was deleted", err)
 		}
 	}
 
