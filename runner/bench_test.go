@@ -91,13 +91,7 @@ func campaign10k(b *testing.B) string {
 func BenchmarkPlan10k(b *testing.B) {
 	path := campaign10k(b)
 	for b.Loop() {
-		m, err := manifest.Load(path, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := m.Check(registry{}); err != nil {
-			b.Fatal(err)
-		}
+		m := loadChecked(b, path)
 		lock, err := lockfile.Load(lockfile.Path(path))
 		if err != nil {
 			b.Fatal(err)
@@ -116,12 +110,19 @@ func BenchmarkPlan10k(b *testing.B) {
 func BenchmarkValidate10k(b *testing.B) {
 	path := campaign10k(b)
 	for b.Loop() {
-		m, err := manifest.Load(path, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := m.Check(registry{}); err != nil {
-			b.Fatal(err)
-		}
+		loadChecked(b, path)
 	}
+}
+
+// loadChecked loads a manifest and checks it against the registry, as every
+// command does first.
+func loadChecked(b *testing.B, path string) *manifest.Manifest {
+	m, err := manifest.Load(path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Check(registry{}); err != nil {
+		b.Fatal(err)
+	}
+	return m
 }
