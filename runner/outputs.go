@@ -137,9 +137,23 @@ func noSymlinkOut(dir, rel string) error {
 	return nil
 }
 
+// ownFile names the file of apipod-batch's own that path is (the manifest,
+// its lockfile or the lock's owner file), or "".
+func ownFile(m *manifest.Manifest, path string) string {
+	lock := lockfile.Path(m.Path)
+	for _, own := range []string{m.Path, lock, lock + ".owner"} {
+		abs, err := filepath.Abs(own)
+		if err == nil && strings.EqualFold(abs, path) {
+			return filepath.Base(own)
+		}
+	}
+	return ""
+}
+
 // CheckOutputFolders refuses, before anything is sent, output templates that
 // would write through an existing folder that is a symlink to somewhere
-// outside the output folder. Each problem is placed at the job's output
+// outside the output folder, or over the manifest, its lockfile or the
+// lock's owner file (possible with output_dir: .). Each problem is placed at the job's output
 // template; a template shared by many jobs (a matrix) is reported once per
 // folder.
 func CheckOutputFolders(m *manifest.Manifest) error {
@@ -157,6 +171,10 @@ func CheckOutputFolders(m *manifest.Manifest) error {
 		seen[key] = true
 		if err := noSymlinkOut(m.OutputDir(), rel); err != nil {
 			errs = append(errs, &manifest.Error{Pos: j.OutputPos, Job: j.ID, Msg: err.Error()})
+		}
+		if own := ownFile(m, filepath.Join(m.OutputDir(), rel)); own != "" {
+			errs = append(errs, &manifest.Error{Pos: j.OutputPos, Job: j.ID,
+				Msg: fmt.Sprintf("output path %q would overwrite %s; choose another output template", rel, own)})
 		}
 	}
 	if len(errs) == 0 {
