@@ -39,7 +39,7 @@ func newOutputsCmd(g *globalOptions, s *streams) *cobra.Command {
 const outputsVersion = 1
 
 func runOutputs(_ context.Context, opts *outputsOptions) error {
-	jobs, err := recordedJobs(opts.manifest, opts.global, opts.targets, opts.streams.err)
+	jobs, err := recordedJobs(opts.manifest, opts.global, opts.targets, opts.streams.err, false)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ type outputJSON struct {
 }
 
 func runStatus(_ context.Context, opts *statusOptions) error {
-	jobs, err := recordedJobs(opts.manifest, opts.global, opts.targets, opts.streams.err)
+	jobs, err := recordedJobs(opts.manifest, opts.global, opts.targets, opts.streams.err, true)
 	if err != nil {
 		return err
 	}
@@ -136,10 +136,12 @@ func age(t, now time.Time) string {
 	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 }
 
-// recordedJobs reads the state of the manifest's jobs (those targets pick,
-// if any), in manifest order, then of the lockfile's orphans (without
-// targets), from the lockfile and the files on disk.
-func recordedJobs(path string, g *globalOptions, targets []string, notes io.Writer) ([]statusJob, error) {
+// recordedJobs reads the recorded jobs of the manifest (those targets pick,
+// if any), in manifest order, then the lockfile's orphans (without
+// targets). With states it also checks each job against its current spec
+// and its outputs on disk (status); without, it reads only the lockfile
+// (outputs), so listing files never rehashes them.
+func recordedJobs(path string, g *globalOptions, targets []string, notes io.Writer, states bool) ([]statusJob, error) {
 	m, err := loadManifest(path, g, notes)
 	if err != nil {
 		return nil, err
@@ -152,25 +154,33 @@ func recordedJobs(path string, g *globalOptions, targets []string, notes io.Writ
 	if err != nil {
 		return nil, err
 	}
-	plan, err := runner.MakePlan(m, lock, runner.PlanOptions{Target: pick})
-	if err != nil {
-		return nil, err
-	}
-	var jobs []statusJob
-	for _, st := range plan.Steps {
-		if pick == nil || pick(st.Job.ID) {
-			jobs = append(jobs, recordedJob(m, path, st.Job.ID, st.Job.Model, lock.Jobs[st.Job.ID], st.SpecHash()))
+	var hashes map[string]string
+	if states {
+		if hashes, err = runner.SpecHashes(m); err != nil {
+			return nil, err
 		}
 	}
-	for _, o := range plan.Orphans {
-		jobs = append(jobs, recordedJob(m, path, o.ID, o.Model, lock.Jobs[o.ID], ""))
+	var jobs []statusJob
+	for _, j := range m.Jobs {
+		if pick == nil || pick(j.ID) {
+			jobs = append(jobs, recordedJob(m, path, j.ID, j.Model, lock.Jobs[j.ID], hashes[j.ID], states))
+		}
+	}
+	if pick == nil {
+		for _, o := range runner.Orphans(m, lock) {
+			jobs = append(jobs, recordedJob(m, path, o.ID, o.Model, lock.Jobs[o.ID], "", states))
+		}
 	}
 	return jobs, nil
 }
 
-func recordedJob(m *manifest.Manifest, path, id, model string, lj *lockfile.Job, specHash string) statusJob {
-	state, detail := runner.LockStateOf(m.Dir, lj, specHash)
-	j := statusJob{ID: id, Model: model, State: string(state), Detail: detail, Outputs: []outputJSON{}}
+func recordedJob(m *manifest.Manifest, path, id, model string, lj *lockfile.Job, specHash string, states bool) statusJob {
+	j := statusJob{ID: id, Model: model, Outputs: []outputJSON{}}
+	var state runner.LockState
+	if states {
+		state, j.Detail = runner.LockStateOf(m.Dir, lj, specHash)
+		j.State = string(state)
+	}
 	if lj == nil {
 		return j
 	}

@@ -141,9 +141,24 @@ func MakePlan(m *manifest.Manifest, lock *lockfile.File, opts PlanOptions) (*Pla
 	}
 	propagate(p.Steps, steps, lock, opts.Now)
 	if keep == nil {
-		p.Orphans = orphans(m, lock)
+		p.Orphans = Orphans(m, lock)
 	}
 	return p, nil
+}
+
+// SpecHashes returns the spec hash of every job of m, by id: what the
+// lockfile records a job's work against.
+func SpecHashes(m *manifest.Manifest) (map[string]string, error) {
+	specs := make(map[string]*spec, len(m.Jobs))
+	hashes := make(map[string]string, len(m.Jobs))
+	for _, j := range m.Jobs {
+		sp, err := specOf(m, j, specs)
+		if err != nil {
+			return nil, err
+		}
+		hashes[j.ID] = sp.hash
+	}
+	return hashes, nil
 }
 
 // specOf builds a job's spec after those of the jobs it references, whose

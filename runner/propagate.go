@@ -138,8 +138,8 @@ func targeted(m *manifest.Manifest, target func(id string) bool) map[string]bool
 	return keep
 }
 
-// orphans lists the lockfile's jobs that the manifest no longer has.
-func orphans(m *manifest.Manifest, lock *lockfile.File) []Orphan {
+// Orphans lists the lockfile's jobs that the manifest no longer has, by id.
+func Orphans(m *manifest.Manifest, lock *lockfile.File) []Orphan {
 	var out []Orphan
 	for id, lj := range lock.Jobs {
 		if m.Job(id) == nil {
