@@ -138,7 +138,7 @@ func TestInterruptExitsAndResumes(t *testing.T) {
 	const jobs = 16
 	dir := writeManifest(t, jobs)
 	srv := apipodtest.NewServer(apipodtest.Options{APIKey: fakeTestKey,
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 2 * time.Second }})
+		Duration: apipodtest.Fixed(2 * time.Second)})
 	t.Cleanup(srv.Close)
 	cmd := child(t, srv, dir, "apply", "jobs.yaml")
 	var stderr strings.Builder

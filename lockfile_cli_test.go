@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
 )
 
@@ -23,7 +22,7 @@ func TestBadLockfileIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := apipodtest.NewServer(apipodtest.Options{APIKey: fakeTestKey,
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return time.Millisecond }})
+		Duration: apipodtest.Fixed(time.Millisecond)})
 	t.Cleanup(srv.Close)
 	t.Setenv("APIPOD_BASE_URL", srv.URL)
 	t.Setenv("APIPOD_API_KEY", fakeTestKey)

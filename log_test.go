@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apipod/apipod-batch/internal/clock"
 	"github.com/apipod/apipod-batch/runner"
 )
 
@@ -30,31 +31,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestLineLogHeartbeat(t *testing.T) {
 	var out syncBuffer
-	clk := &fakeClock{t: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC))
 	ticks := make(chan time.Time)
 	var asked time.Duration
-	l := newLineLog(&out, clk.now)
+	l := newLineLog(&out, clk.Now)
 	l.tick = func(d time.Duration) (<-chan time.Time, func()) { asked = d; return ticks, func() {} }
 	l.begin(4)
 	if asked != 30*time.Second {
 		t.Errorf("heartbeat every %s, want 30s", asked)
 	}
-	at := clk.now()
+	at := clk.Now()
 	for i, job := range []string{"a", "b", "c"} {
 		l.Event(runner.Event{Time: at, Kind: runner.EventSubmitted, Job: job, TaskID: "t" + job, Attempt: 1})
 		if i == 0 {
@@ -63,9 +51,9 @@ func TestLineLogHeartbeat(t *testing.T) {
 	}
 	l.Event(runner.Event{Time: at, Kind: runner.EventRetrying, Job: "b", Err: errors.New("boom")})
 	l.retry("status", errors.New("503"), 2*time.Minute)
-	clk.add(90 * time.Second)
-	ticks <- clk.now()
-	ticks <- clk.now() // the second send waits until the first heartbeat is written
+	clk.Add(90 * time.Second)
+	ticks <- clk.Now()
+	ticks <- clk.Now() // the second send waits until the first heartbeat is written
 	l.end()
 	want := "10:01:30 … 1/4 done, 2 in flight, 1 queued, 0 failed, 1 retries, 1 backing off, elapsed 1:30, ETA 4:30"
 	if !strings.Contains(out.String(), want) {
@@ -84,13 +72,13 @@ func TestLineLogVerbosity(t *testing.T) {
 		{Kind: runner.EventStatus, Job: "a", TaskID: "t1", Status: "processing", Progress: 50},
 		{Kind: runner.EventFailed, Job: "a", TaskID: "t1", Err: errors.New("content_policy")},
 	}
-	clk := &fakeClock{t: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC))
 	for _, tt := range []struct {
 		level verbosity
 		lines int
 	}{{quiet, 1}, {normal, 3}, {verbose, 5}} {
 		var out bytes.Buffer
-		l := newLineLog(&out, clk.now)
+		l := newLineLog(&out, clk.Now)
 		l.level = tt.level
 		for _, e := range events {
 			l.Event(e)
@@ -103,8 +91,8 @@ func TestLineLogVerbosity(t *testing.T) {
 
 func TestLineLogJSON(t *testing.T) {
 	var out bytes.Buffer
-	clk := &fakeClock{t: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)}
-	l := newLineLog(&out, clk.now).withJSON()
+	clk := clock.NewManual(time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC))
+	l := newLineLog(&out, clk.Now).withJSON()
 	l.Event(runner.Event{Kind: runner.EventSubmitted, Job: "a", Model: "nano-banana-2", TaskID: "t1", Attempt: 1})
 	l.Event(runner.Event{Kind: runner.EventFailed, Job: "a", Model: "nano-banana-2", Err: errors.New("no")})
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -13,7 +13,6 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
 )
 
@@ -94,7 +93,7 @@ func cmdFakeAPI(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("fakeapi: unknown option %q", k)
 		}
 	}
-	opts.Duration = func(string, apipod.Kind, map[string]any) time.Duration { return dur }
+	opts.Duration = apipodtest.Fixed(dur)
 	srv := apipodtest.NewServer(opts)
 	ts.Defer(srv.Close)
 	ts.Value(fakeKey{}).(*fakeHolder).srv = srv

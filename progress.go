@@ -67,9 +67,9 @@ func (b *progressBars) begin(total int) {
 		}, decor.WCSyncSpaceR)),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 			c := b.snapshot()
-			s := clock(c.elapsed)
+			s := hms(c.elapsed)
 			if c.eta > 0 {
-				s += "  ETA " + clock(c.eta)
+				s += "  ETA " + hms(c.eta)
 			}
 			return s
 		})),
@@ -101,7 +101,7 @@ func (b *progressBars) taskLine(w io.Writer, st decor.Statistics, i int) error {
 		pct = fmt.Sprintf("%3d%%", t.progress)
 	}
 	line := fmt.Sprintf("  %s %-32s %-11s %4s %s", symWait, runewidth.Truncate(t.job, 32, "…"), t.status, pct,
-		b.st.dim(clock(b.now().Sub(t.since))))
+		b.st.dim(hms(b.now().Sub(t.since))))
 	_, err := fmt.Fprintln(w, fit(line, st.AvailableWidth))
 	return err
 }

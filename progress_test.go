@@ -10,7 +10,6 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
 )
 
@@ -19,7 +18,7 @@ var redraw = regexp.MustCompile(`\x1b\[\d+A\x1b\[J`)
 
 func slowServer(t *testing.T) *apipodtest.Server {
 	srv := apipodtest.NewServer(apipodtest.Options{APIKey: fakeTestKey, Seed: 1,
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 300 * time.Millisecond }})
+		Duration: apipodtest.Fixed(300 * time.Millisecond)})
 	t.Cleanup(srv.Close)
 	return srv
 }

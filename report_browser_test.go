@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
 )
 
@@ -97,7 +96,7 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := apipodtest.NewServer(apipodtest.Options{APIKey: fakeTestKey, Seed: 1, Faults: apipodtest.Faults{FailFirst: 2},
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 5 * time.Millisecond }})
+		Duration: apipodtest.Fixed(5 * time.Millisecond)})
 	defer srv.Close()
 	t.Setenv("APIPOD_BASE_URL", srv.URL)
 	t.Setenv("APIPOD_API_KEY", fakeTestKey)

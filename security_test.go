@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
 )
 
@@ -29,7 +28,7 @@ func echoingServer(t *testing.T, revoked bool) *apipodtest.Server {
 	var n atomic.Int32
 	srv := apipodtest.NewServer(apipodtest.Options{
 		APIKey: leakKey, Seed: 5,
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 10 * time.Millisecond },
+		Duration: apipodtest.Fixed(10 * time.Millisecond),
 		Script: func(r *http.Request) *apipodtest.Reply {
 			auth := r.Header.Get("Authorization")
 			switch i := n.Add(1); {
@@ -147,7 +146,7 @@ func TestMaxDownload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := apipodtest.NewServer(apipodtest.Options{APIKey: leakKey,
-				Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 5 * time.Millisecond }})
+				Duration: apipodtest.Fixed(5 * time.Millisecond)})
 			t.Cleanup(srv.Close)
 			dir := t.TempDir()
 			manifest := filepath.Join(dir, "jobs.yaml")

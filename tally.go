@@ -107,15 +107,15 @@ func (t *tally) snapshot(now time.Time, n int) counts {
 // line is the counts as one line of text, as the heartbeat prints them.
 func (c counts) line() string {
 	s := fmt.Sprintf("%d/%d done, %d in flight, %d queued, %d failed, %d retries, %d backing off, elapsed %s",
-		c.done, c.total, c.inFlight, c.queued, c.failed, c.retries, c.backingOff, clock(c.elapsed))
+		c.done, c.total, c.inFlight, c.queued, c.failed, c.retries, c.backingOff, hms(c.elapsed))
 	if c.eta > 0 {
-		s += ", ETA " + clock(c.eta)
+		s += ", ETA " + hms(c.eta)
 	}
 	return s
 }
 
-// clock formats a duration as m:ss or h:mm:ss.
-func clock(d time.Duration) string {
+// hms formats a duration as m:ss or h:mm:ss.
+func hms(d time.Duration) string {
 	d = d.Round(time.Second)
 	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
 	if h > 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
+	"github.com/apipod/apipod-batch/internal/clock"
 )
 
 // testKey is distinctive so that a leak into any error text is easy to spot.
@@ -53,39 +54,17 @@ func newClient(base string) (*apipod.Client, *waits) {
 	return c, w
 }
 
-// clock is a manual clock for the fake server's task lifecycle.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func fixed(d time.Duration) func(string, apipod.Kind, map[string]any) time.Duration {
-	return func(string, apipod.Kind, map[string]any) time.Duration { return d }
-}
+func newClock() *clock.Manual { return clock.NewManual(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 // newFake starts an apipodtest server that accepts testKey, on clk when
 // clk is not nil.
-func newFake(t *testing.T, clk *clock, opts apipodtest.Options) *apipodtest.Server {
+func newFake(t *testing.T, clk *clock.Manual, opts apipodtest.Options) *apipodtest.Server {
 	t.Helper()
 	opts.APIKey = testKey
 	if clk != nil {
 		opts.Now = clk.Now
 		if opts.Duration == nil {
-			opts.Duration = fixed(10 * time.Second)
+			opts.Duration = apipodtest.Fixed(10 * time.Second)
 		}
 	}
 	s := apipodtest.NewServer(opts)

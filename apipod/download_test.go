@@ -22,11 +22,12 @@ import (
 
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
+	"github.com/apipod/apipod-batch/internal/clock"
 )
 
 // results creates a task on the fake, lets its clock run past the end and
 // returns the result URLs.
-func results(t *testing.T, c *apipod.Client, clk *clock, kind apipod.Kind, body map[string]any) []string {
+func results(t *testing.T, c *apipod.Client, clk *clock.Manual, kind apipod.Kind, body map[string]any) []string {
 	t.Helper()
 	ctx := context.Background()
 	raw := mustJSON(t, body)

@@ -74,6 +74,19 @@ func (e *env) apply(ctx context.Context, key string, obs runner.Observer) (*runn
 // applyWith is apply with a --parallelism of par (0: the manifest's).
 func (e *env) applyWith(ctx context.Context, key string, par int, obs runner.Observer) (*runner.Plan, *runner.Result, error) {
 	e.t.Helper()
+	return e.applyAs(ctx, key, runner.PlanOptions{}, runner.Config{Observer: obs, Parallelism: par})
+}
+
+// applyOpts plans with opts and applies with cfg.
+func (e *env) applyOpts(opts runner.PlanOptions, cfg runner.Config) (*runner.Plan, *runner.Result, error) {
+	e.t.Helper()
+	return e.applyAs(context.Background(), testKey, opts, cfg)
+}
+
+// applyAs plans with opts and applies with cfg, filling in the manifest,
+// the lockfile, a client with key, the plan and the test's clock.
+func (e *env) applyAs(ctx context.Context, key string, opts runner.PlanOptions, cfg runner.Config) (*runner.Plan, *runner.Result, error) {
+	e.t.Helper()
 	m, err := manifest.Load(e.path, nil)
 	if err != nil {
 		e.t.Fatal(err)
@@ -91,15 +104,14 @@ func (e *env) applyWith(ctx context.Context, key string, par int, obs runner.Obs
 	if e.now != nil {
 		now = e.now
 	}
-	var plan *runner.Plan
-	store.View(func(f *lockfile.File) {
-		plan, err = runner.MakePlan(m, f, runner.PlanOptions{Now: now()})
-	})
+	opts.Now = now()
+	store.View(func(f *lockfile.File) { cfg.Plan, err = runner.MakePlan(m, f, opts) })
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	res, err := runner.Apply(ctx, runner.Config{Manifest: m, Store: store, API: e.client(key), Plan: plan, Observer: obs, Now: e.now, Parallelism: par})
-	return plan, res, err
+	cfg.Manifest, cfg.Store, cfg.API, cfg.Now = m, store, e.client(key), e.now
+	res, err := runner.Apply(ctx, cfg)
+	return cfg.Plan, res, err
 }
 
 func (e *env) lock() *lockfile.File {
@@ -301,7 +313,7 @@ func TestBadKeyStopsTheRun(t *testing.T) {
 func TestInterruptedRunResumesByTaskID(t *testing.T) {
 	const jobs = 12
 	e := newEnv(t, manifestYAML("", jobs, "veo3-1-fast"), apipodtest.Options{
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 300 * time.Millisecond },
+		Duration: apipodtest.Fixed(300 * time.Millisecond),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once

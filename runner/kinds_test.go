@@ -23,9 +23,7 @@ func TestParallelismPerKind(t *testing.T) {
 	for i := range 3 {
 		fmt.Fprintf(&b, "  vid-%d: {model: veo3-1-fast, prompt: \"video %d\"}\n", i, i)
 	}
-	e := newEnv(t, b.String(), apipodtest.Options{Duration: func(string, apipod.Kind, map[string]any) time.Duration {
-		return 60 * time.Millisecond
-	}})
+	e := newEnv(t, b.String(), apipodtest.Options{Duration: apipodtest.Fixed(60 * time.Millisecond)})
 	if _, _, err := e.apply(context.Background(), testKey, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/apipod/apipod-batch/lockfile"
-	"github.com/apipod/apipod-batch/manifest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
+	"github.com/apipod/apipod-batch/internal/clock"
 	"github.com/apipod/apipod-batch/runner"
 )
 
@@ -29,9 +28,9 @@ func TestDependentOfDeadDownloadGetsNewURLs(t *testing.T) {
 		"  hero:\n    model: nano-banana-2\n    prompt: a mug\n"
 	const clip = "  clip:\n    model: veo3-1-fast\n    prompt: the mug spins\n" +
 		"    params: {image_urls: [\"${jobs.hero.result[0]}\"]}\n"
-	clk := &testClock{t: time.Now()}
+	clk := clock.NewManual(time.Now())
 	e := newEnv(t, hero, apipodtest.Options{Now: clk.Now, ResultTTL: time.Hour,
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 0 }})
+		Duration: apipodtest.Fixed(0)})
 	e.now = clk.Now
 	if _, _, err := e.apply(context.Background(), testKey, nil); err != nil {
 		t.Fatal(err)
@@ -77,12 +76,12 @@ func TestDependentOfDeadDownloadGetsNewURLs(t *testing.T) {
 // URLs are dead regenerates; when the new task's URLs are dead too, the
 // job fails and says why, rather than ending pending without a reason.
 func TestDownloadStepWhoseNewURLsAreDeadFails(t *testing.T) {
-	clk := &testClock{t: time.Now()}
+	clk := clock.NewManual(time.Now())
 	var dead atomic.Bool
 	var e *env
 	e = newEnv(t, manifestYAML("  retries: 0\n", 1, "nano-banana-2"), apipodtest.Options{
 		Now: clk.Now, ResultTTL: time.Hour,
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 0 },
+		Duration: apipodtest.Fixed(0),
 		Script: func(r *http.Request) *apipodtest.Reply {
 			if r.Method != http.MethodGet || !dead.Load() {
 				return nil
@@ -157,29 +156,6 @@ func submittingClip(t *testing.T) *env {
 	return e
 }
 
-// applyOpts plans with opts and applies with cfg (Manifest, Store, API and
-// Plan filled in).
-func (e *env) applyOpts(opts runner.PlanOptions, cfg runner.Config) (*runner.Plan, *runner.Result, error) {
-	e.t.Helper()
-	m, err := manifest.Load(e.path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	store, err := lockfile.Open(lockfile.Path(e.path), lockfile.Options{FlushInterval: 5 * time.Millisecond})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer store.Close()
-	opts.Now = time.Now()
-	store.View(func(f *lockfile.File) { cfg.Plan, err = runner.MakePlan(m, f, opts) })
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cfg.Manifest, cfg.Store, cfg.API = m, store, e.client(testKey)
-	res, err := runner.Apply(context.Background(), cfg)
-	return cfg.Plan, res, err
-}
-
 // TestResumedSubmitResendsTheRecordedBody: a dependent whose create may
 // have reached the API (its answer was lost, the attempt is "submitting")
 // resends the very body that went out with its key on the next run, even
@@ -212,9 +188,9 @@ func TestResumeNeedsNoLiveUpstreamURLs(t *testing.T) {
 		"  hero:\n    model: nano-banana-2\n    prompt: a mug\n"
 	const clip = "  clip:\n    model: veo3-1-fast\n    prompt: the mug spins\n" +
 		"    params: {image_urls: [\"${jobs.hero.result[0]}\"]}\n"
-	clk := &testClock{t: time.Now()}
+	clk := clock.NewManual(time.Now())
 	e := newEnv(t, hero, apipodtest.Options{Now: clk.Now,
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 0 }})
+		Duration: apipodtest.Fixed(0)})
 	e.now = clk.Now
 	if _, _, err := e.apply(context.Background(), testKey, nil); err != nil {
 		t.Fatal(err)
@@ -283,7 +259,7 @@ func TestHeldResumedSubmitKeepsItsAttempt(t *testing.T) {
 func TestInFlightTaskOfAnOlderSpecIsNotResumed(t *testing.T) {
 	const head = "version: 1\nsettings:\n  retries: 0\n  poll: {initial: 2ms, max: 20ms}\njobs:\n  clip:\n    model: veo3-1-fast\n"
 	e := newEnv(t, head+"    prompt: old prompt\n", apipodtest.Options{
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 50 * time.Millisecond }})
+		Duration: apipodtest.Fixed(50 * time.Millisecond)})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if _, _, err := e.apply(ctx, testKey, runner.ObserverFunc(func(ev runner.Event) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/apipod/apipod-batch/apipod"
 	"github.com/apipod/apipod-batch/apipod/apipodtest"
+	"github.com/apipod/apipod-batch/internal/clock"
 	"github.com/apipod/apipod-batch/runner"
 )
 
@@ -300,7 +301,7 @@ func TestStatusAnswers(t *testing.T) {
 func TestOutOfBalanceHalts(t *testing.T) {
 	const jobs, par = 20, 4
 	e := newEnv(t, manifestYAML("", jobs, "nano-banana-2"), apipodtest.Options{
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 150 * time.Millisecond },
+		Duration: apipodtest.Fixed(150 * time.Millisecond),
 	})
 	var submitted atomic.Int32
 	_, res, err := e.applyWith(context.Background(), testKey, par, runner.ObserverFunc(func(ev runner.Event) {
@@ -346,7 +347,7 @@ func TestUnauthorizedMidRunStopsEverything(t *testing.T) {
 	const jobs, par = 20, 4
 	var revoked atomic.Bool
 	e := newEnv(t, manifestYAML("", jobs, "veo3-1-fast"), apipodtest.Options{
-		Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 200 * time.Millisecond },
+		Duration: apipodtest.Fixed(200 * time.Millisecond),
 		Script: func(r *http.Request) *apipodtest.Reply {
 			if !revoked.Load() {
 				return nil
@@ -410,13 +411,13 @@ func TestExpiredResultURLsRegenerate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &testClock{t: time.Now()}
+			clk := clock.NewManual(time.Now())
 			var dead atomic.Bool
 			dead.Store(tt.lose == 0)
 			var e *env
 			e = newEnv(t, manifestYAML("  retries: 0\n", 1, "nano-banana-2"), apipodtest.Options{
 				Now: clk.Now, ResultTTL: time.Hour,
-				Duration: func(string, apipod.Kind, map[string]any) time.Duration { return 0 },
+				Duration: apipodtest.Fixed(0),
 				Script: func(r *http.Request) *apipodtest.Reply {
 					if r.Method != http.MethodGet || !dead.Load() {
 						return nil
@@ -465,22 +466,4 @@ func TestExpiredResultURLsRegenerate(t *testing.T) {
 			}
 		})
 	}
-}
-
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/internal/clock"
 )
 
 // completed creates an image task and returns its first result URL.
-func completed(t *testing.T, s *Server, clk *clock) string {
+func completed(t *testing.T, s *Server, clk *clock.Manual) string {
 	t.Helper()
 	id := create(t, s, apipod.KindImage, imageBody("p"), "").str("data", "task_id")
 	clk.Add(time.Second)
@@ -26,7 +27,7 @@ func completed(t *testing.T, s *Server, clk *clock) string {
 
 func TestTruncatedDownload(t *testing.T) {
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now, Duration: fixed(time.Second), Faults: Faults{TruncateDownload: 1}})
+	s := newServer(t, Options{Now: clk.Now, Duration: Fixed(time.Second), Faults: Faults{TruncateDownload: 1}})
 	url := completed(t, s, clk)
 	resp, err := http.Get(url)
 	if err != nil {
@@ -48,7 +49,7 @@ func TestTruncatedDownload(t *testing.T) {
 
 func TestFileAvailability(t *testing.T) {
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now, Duration: fixed(time.Second), ResultTTL: time.Hour})
+	s := newServer(t, Options{Now: clk.Now, Duration: Fixed(time.Second), ResultTTL: time.Hour})
 	url := completed(t, s, clk)
 	pending := create(t, s, apipod.KindImage, imageBody("q"), "").str("data", "task_id")
 	tests := []struct {
@@ -79,7 +80,7 @@ func TestFileAvailability(t *testing.T) {
 
 func TestFileRequestsWithAuth(t *testing.T) {
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now, Duration: fixed(time.Second)})
+	s := newServer(t, Options{Now: clk.Now, Duration: Fixed(time.Second)})
 	url := completed(t, s, clk)
 	must(t, "GET", url, "", nil, nil)
 	if n := s.Stats().FileRequestsWithAuth; n != 0 {
@@ -97,7 +98,7 @@ func TestFileRequestsWithAuth(t *testing.T) {
 
 func TestServed(t *testing.T) {
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now, Duration: fixed(time.Second)})
+	s := newServer(t, Options{Now: clk.Now, Duration: Fixed(time.Second)})
 	url := completed(t, s, clk)
 	tests := []struct {
 		name string
@@ -122,8 +123,8 @@ func TestServed(t *testing.T) {
 
 func TestSingleHost(t *testing.T) {
 	clk := newClock()
-	opts := Options{Now: clk.Now, Duration: fixed(time.Second)}
-	listening := NewServer(Options{Now: clk.Now, Duration: fixed(time.Second), SingleHost: true})
+	opts := Options{Now: clk.Now, Duration: Fixed(time.Second)}
+	listening := NewServer(Options{Now: clk.Now, Duration: Fixed(time.Second), SingleHost: true})
 	t.Cleanup(listening.Close)
 	bare := New(opts)
 	t.Cleanup(bare.Close)

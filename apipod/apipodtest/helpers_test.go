@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apipod/apipod-batch/apipod"
+	"github.com/apipod/apipod-batch/internal/clock"
 )
 
 const key = "sk-sandbox"
@@ -112,30 +112,7 @@ func imageBody(prompt string) map[string]any {
 	return map[string]any{"model": "nano-banana-2", "prompt": prompt, "aspect_ratio": "16:9"}
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Unix(1786358400, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// fixed makes every task take d.
-func fixed(d time.Duration) func(string, apipod.Kind, map[string]any) time.Duration {
-	return func(string, apipod.Kind, map[string]any) time.Duration { return d }
-}
+func newClock() *clock.Manual { return clock.NewManual(time.Unix(1786358400, 0)) }
 
 func newServer(t *testing.T, opts Options) *Server {
 	t.Helper()

@@ -29,7 +29,7 @@ func TestLifecycleAndDownload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			s := newServer(t, Options{Now: clk.Now, Duration: fixed(10 * time.Second)})
+			s := newServer(t, Options{Now: clk.Now, Duration: Fixed(10 * time.Second)})
 			start := clk.Now()
 			a := create(t, s, tt.kind, tt.body, "")
 			id := a.str("data", "task_id")
@@ -117,7 +117,7 @@ func checkFile(t *testing.T, kind apipod.Kind, f answer) {
 
 func TestFailFirst(t *testing.T) {
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now, Duration: fixed(time.Second), Faults: Faults{FailFirst: 2}})
+	s := newServer(t, Options{Now: clk.Now, Duration: Fixed(time.Second), Faults: Faults{FailFirst: 2}})
 	tests := []struct {
 		name   string
 		kind   apipod.Kind

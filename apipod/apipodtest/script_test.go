@@ -14,7 +14,7 @@ func TestScriptAndModes(t *testing.T) {
 		check func(t *testing.T, s *Server)
 	}{
 		{"script answers a status read, then lets the fake answer", Options{
-			Duration: fixed(0),
+			Duration: Fixed(0),
 			Script: func(r *http.Request) *Reply {
 				if r.Method == http.MethodGet && r.Header.Get("X-Test") == "odd" {
 					return EnvelopeReply(http.StatusOK, http.StatusOK, "success",

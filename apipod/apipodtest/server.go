@@ -48,6 +48,11 @@ type Options struct {
 	SingleHost bool
 }
 
+// Fixed is an Options.Duration that makes every task take d.
+func Fixed(d time.Duration) func(model string, kind apipod.Kind, body map[string]any) time.Duration {
+	return func(string, apipod.Kind, map[string]any) time.Duration { return d }
+}
+
 // Server is a fake APIPod API and files host.
 type Server struct {
 	// URL is the API base URL, e.g. http://127.0.0.1:PORT, without a

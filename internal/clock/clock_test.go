@@ -18,3 +18,12 @@ func TestSleep(t *testing.T) {
 		t.Fatalf("cancelled sleep: %v after %s", err, time.Since(start))
 	}
 }
+
+func TestManual(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := NewManual(start)
+	c.Add(90 * time.Second)
+	if got := c.Now(); !got.Equal(start.Add(90 * time.Second)) {
+		t.Fatalf("Now = %v", got)
+	}
+}
