@@ -76,21 +76,7 @@ func TestDependentOfDeadDownloadGetsNewURLs(t *testing.T) {
 // URLs are dead regenerates; when the new task's URLs are dead too, the
 // job fails and says why, rather than ending pending without a reason.
 func TestDownloadStepWhoseNewURLsAreDeadFails(t *testing.T) {
-	clk := clock.NewManual(time.Now())
-	var dead atomic.Bool
-	var e *env
-	e = newEnv(t, manifestYAML("  retries: 0\n", 1, "nano-banana-2"), apipodtest.Options{
-		Now: clk.Now, ResultTTL: time.Hour,
-		Duration: apipodtest.Fixed(0),
-		Script: func(r *http.Request) *apipodtest.Reply {
-			if r.Method != http.MethodGet || !dead.Load() {
-				return nil
-			}
-			return apipodtest.EnvelopeReply(http.StatusOK, http.StatusOK, "success", map[string]any{
-				"task_id": r.PathValue("task_id"), "status": "completed", "result": []string{e.srv.FilesURL + "/files/gone/0.png"}})
-		},
-	})
-	e.now = clk.Now
+	e, clk, dead := deadResultsEnv(t)
 	if _, _, err := e.apply(context.Background(), testKey, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -411,22 +411,8 @@ func TestExpiredResultURLsRegenerate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := clock.NewManual(time.Now())
-			var dead atomic.Bool
+			e, clk, dead := deadResultsEnv(t)
 			dead.Store(tt.lose == 0)
-			var e *env
-			e = newEnv(t, manifestYAML("  retries: 0\n", 1, "nano-banana-2"), apipodtest.Options{
-				Now: clk.Now, ResultTTL: time.Hour,
-				Duration: apipodtest.Fixed(0),
-				Script: func(r *http.Request) *apipodtest.Reply {
-					if r.Method != http.MethodGet || !dead.Load() {
-						return nil
-					}
-					return apipodtest.EnvelopeReply(http.StatusOK, http.StatusOK, "success", map[string]any{
-						"task_id": r.PathValue("task_id"), "status": "completed", "result": []string{e.srv.FilesURL + "/files/gone/0.png"}})
-				},
-			})
-			e.now = clk.Now
 			_, res, err := e.apply(context.Background(), testKey, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -466,4 +452,24 @@ func TestExpiredResultURLsRegenerate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deadResultsEnv is one job on a manual clock whose tasks finish at once
+// and keep their URLs for an hour. While dead is set, status answers name a
+// result URL the files host does not serve, as after an expiry or a purge.
+func deadResultsEnv(t *testing.T) (e *env, clk *clock.Manual, dead *atomic.Bool) {
+	clk, dead = clock.NewManual(time.Now()), &atomic.Bool{}
+	e = newEnv(t, manifestYAML("  retries: 0\n", 1, "nano-banana-2"), apipodtest.Options{
+		Now: clk.Now, ResultTTL: time.Hour,
+		Duration: apipodtest.Fixed(0),
+		Script: func(r *http.Request) *apipodtest.Reply {
+			if r.Method != http.MethodGet || !dead.Load() {
+				return nil
+			}
+			return apipodtest.EnvelopeReply(http.StatusOK, http.StatusOK, "success", map[string]any{
+				"task_id": r.PathValue("task_id"), "status": "completed", "result": []string{e.srv.FilesURL + "/files/gone/0.png"}})
+		},
+	})
+	e.now = clk.Now
+	return e, clk, dead
 }
