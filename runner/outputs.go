@@ -110,6 +110,12 @@ func noSymlinkOut(dir, rel string) error {
 	if err != nil {
 		return err
 	}
+	return noSymlinkUnder(dir, root, rel)
+}
+
+// noSymlinkUnder is noSymlinkOut with dir's real path, root, resolved once
+// by the caller.
+func noSymlinkUnder(dir, root, rel string) error {
 	cur := dir
 	for _, part := range strings.Split(filepath.Dir(rel), string(filepath.Separator)) {
 		if part == "." {
@@ -137,17 +143,17 @@ func noSymlinkOut(dir, rel string) error {
 	return nil
 }
 
-// ownFile names the file of apipod-batch's own that path is (the manifest,
-// its lockfile or the lock's owner file), or "".
-func ownFile(m *manifest.Manifest, path string) string {
+// ownFiles are the absolute paths of apipod-batch's own files for m: the
+// manifest, its lockfile and the lock's owner file.
+func ownFiles(m *manifest.Manifest) []string {
 	lock := lockfile.Path(m.Path)
+	var out []string
 	for _, own := range []string{m.Path, lock, lock + ".owner"} {
-		abs, err := filepath.Abs(own)
-		if err == nil && strings.EqualFold(abs, path) {
-			return filepath.Base(own)
+		if abs, err := filepath.Abs(own); err == nil {
+			out = append(out, abs)
 		}
 	}
-	return ""
+	return out
 }
 
 // CheckOutputFolders refuses, before anything is sent, output templates that
@@ -159,6 +165,11 @@ func ownFile(m *manifest.Manifest, path string) string {
 func CheckOutputFolders(m *manifest.Manifest) error {
 	var errs manifest.Errors
 	seen := map[string]bool{}
+	dir, own := m.OutputDir(), ownFiles(m)
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	for _, j := range m.Jobs {
 		rel := j.OutputPath(0, "{ext}")
 		if !filepath.IsLocal(rel) {
@@ -169,12 +180,17 @@ func CheckOutputFolders(m *manifest.Manifest) error {
 			continue
 		}
 		seen[key] = true
-		if err := noSymlinkOut(m.OutputDir(), rel); err != nil {
-			errs = append(errs, &manifest.Error{Pos: j.OutputPos, Job: j.ID, Msg: err.Error()})
+		if root != "" { // with no output folder yet, nothing on the way is a link
+			if err := noSymlinkUnder(dir, root, rel); err != nil {
+				errs = append(errs, &manifest.Error{Pos: j.OutputPos, Job: j.ID, Msg: err.Error()})
+			}
 		}
-		if own := ownFile(m, filepath.Join(m.OutputDir(), rel)); own != "" {
-			errs = append(errs, &manifest.Error{Pos: j.OutputPos, Job: j.ID,
-				Msg: fmt.Sprintf("output path %q would overwrite %s; choose another output template", rel, own)})
+		path := filepath.Join(dir, rel)
+		for _, f := range own {
+			if strings.EqualFold(f, path) {
+				errs = append(errs, &manifest.Error{Pos: j.OutputPos, Job: j.ID,
+					Msg: fmt.Sprintf("output path %q would overwrite %s; choose another output template", rel, filepath.Base(f))})
+			}
 		}
 	}
 	if len(errs) == 0 {
