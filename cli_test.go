@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apipod/apipod-batch/apipod/apipodtest"
 	"github.com/apipod/apipod-batch/lockfile"
 )
 
@@ -121,5 +122,28 @@ func TestSandboxServes(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("sandbox did not stop")
+	}
+}
+
+// TestBadKeyExitsOne: a key the API refuses ends apply with exit code 1 and
+// one error line with its hint, before any task is made.
+func TestBadKeyExitsOne(t *testing.T) {
+	srv := apipodtest.NewServer(apipodtest.Options{APIKey: "sk-right"})
+	defer srv.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobs.yaml")
+	os.WriteFile(path, []byte("version: 1\nsettings: {parallelism: 1}\njobs:\n  a: {model: nano-banana-2, prompt: hi}\n  b: {model: nano-banana-2, prompt: ho}\n"), 0o644)
+	t.Setenv("APIPOD_BASE_URL", srv.URL)
+	t.Setenv("APIPOD_API_KEY", "sk-wrong")
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"apply", path}, &streams{in: strings.NewReader(""), out: &out, err: &errb})
+	if code != exitError {
+		t.Fatalf("exit %d, want %d\n%s", code, exitError, errb.String())
+	}
+	if n := strings.Count(errb.String(), "apipod-batch: "); n != 1 || !strings.Contains(errb.String(), "hint: check APIPOD_API_KEY") {
+		t.Fatalf("want one error line with the hint, got:\n%s", errb.String())
+	}
+	if st := srv.Stats(); st.TasksCreated != 0 || st.Unauthorized != 1 {
+		t.Fatalf("%d tasks, %d refused requests; want 0 and 1", st.TasksCreated, st.Unauthorized)
 	}
 }

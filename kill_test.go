@@ -48,13 +48,11 @@ func writeManifest(t *testing.T, jobs int) string {
 	return dir
 }
 
-// crashServer is a fake API whose tasks sometimes fail, whose create
-// answers are sometimes lost and whose downloads are sometimes cut short,
-// so that kills land amid retries of every kind.
-func crashServer(t *testing.T) *apipodtest.Server {
+// crashServer is a fake API with the given faults; with failed tasks, lost
+// create answers and cut downloads, kills land amid retries of every kind.
+func crashServer(t *testing.T, faults apipodtest.Faults) *apipodtest.Server {
 	srv := apipodtest.NewServer(apipodtest.Options{
-		APIKey: fakeTestKey, Seed: 3,
-		Faults: apipodtest.Faults{FailTask: 0.1, LostCreate: 0.1, TruncateDownload: 0.05},
+		APIKey: fakeTestKey, Seed: 3, Faults: faults,
 		Duration: func(_ string, kind apipod.Kind, body map[string]any) time.Duration {
 			return time.Duration(50+len(fmt.Sprint(body["prompt"]))*13%250) * time.Millisecond
 		},
@@ -66,18 +64,32 @@ func crashServer(t *testing.T) *apipodtest.Server {
 // TestKillAndRerun kills a real apply process with SIGKILL at random
 // instants, checks the lockfile after each kill, and reruns until done:
 // every job ends with the bytes served, the server made exactly one task
-// per recorded attempt, and nothing partial is left. With -tags long it runs 300 jobs
-// and 20 kills.
+// per recorded attempt (with no failed tasks: one per job), and nothing
+// partial is left. With -tags long the faulty run has 300 jobs and 20 kills.
 func TestKillAndRerun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	jobs, kills := 60, 6
-	if long {
-		jobs, kills = 300, 20
+	tests := []struct {
+		name        string
+		faults      apipodtest.Faults
+		jobs, kills int
+	}{
+		{"no faults: one task per job", apipodtest.Faults{}, 30, 4},
+		{"amid faults: one task per attempt", apipodtest.Faults{FailTask: 0.1, LostCreate: 0.1, TruncateDownload: 0.05}, 60, 6},
 	}
+	if long {
+		tests[1].jobs, tests[1].kills = 300, 20
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			killAndRerun(t, crashServer(t, tt.faults), tt.jobs, tt.kills)
+		})
+	}
+}
+
+func killAndRerun(t *testing.T, srv *apipodtest.Server, jobs, kills int) {
 	dir := writeManifest(t, jobs)
-	srv := crashServer(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range kills {
 		cmd := child(t, srv, dir, "apply", "jobs.yaml")
@@ -122,6 +134,9 @@ func TestKillAndRerun(t *testing.T) {
 	}
 	if attempts != st.TasksCreated {
 		t.Fatalf("%d attempts with a task recorded, %d tasks made: a killed run was paid twice", attempts, st.TasksCreated)
+	}
+	if st.FaultsInjected["fail_task"] == 0 && st.TasksCreated != jobs {
+		t.Fatalf("%d tasks for %d jobs and no failed task", st.TasksCreated, jobs)
 	}
 	assertNoPartials(t, dir)
 	t.Logf("%d jobs, %d kills: %d create requests, %d tasks for %d attempts, %d replays, faults %v, %d outputs verified",
