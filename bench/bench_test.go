@@ -20,14 +20,19 @@ func TestBenchSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	var out bytes.Buffer
-	if err := run(config{jobs: 40, scale: 0.02, parallelism: 8, videoShare: 0.2, seed: 1}, &out); err != nil {
-		t.Fatal(err)
+	for _, spread := range []string{"model", "uniform"} {
+		t.Run(spread, func(t *testing.T) {
+			var out bytes.Buffer
+			cfg := config{jobs: 40, scale: 0.02, parallelism: 8, videoShare: 0.2, seed: 1, spread: spread, sigma: 0.2}
+			if err := run(cfg, &out); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"adaptive", "fixed-3s/8s/20s", "reads/task", "lock written/final", "finished but unseen"} {
+				if !strings.Contains(out.String(), want) {
+					t.Fatalf("report lacks %q:\n%s", want, out.String())
+				}
+			}
+			t.Log("\n" + out.String())
+		})
 	}
-	for _, want := range []string{"adaptive", "fixed-3s/8s/20s", "reads/task", "lock written/final"} {
-		if !strings.Contains(out.String(), want) {
-			t.Fatalf("report lacks %q:\n%s", want, out.String())
-		}
-	}
-	t.Log("\n" + out.String())
 }

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -37,6 +38,8 @@ type config struct {
 	parallelism int
 	videoShare  float64
 	seed        uint64
+	spread      string  // "model" or "uniform"
+	sigma       float64 // of a task's lognormal factor, with spread "model"
 }
 
 func main() {
@@ -49,6 +52,8 @@ func main() {
 	flag.IntVar(&cfg.parallelism, "parallelism", 32, "tasks in flight at once")
 	flag.Float64Var(&cfg.videoShare, "video-share", 0.2, "fraction of jobs that are videos")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the task durations")
+	flag.StringVar(&cfg.spread, "spread", "model", `how durations are drawn: "model" (each model its typical time, times a lognormal factor) or "uniform" (one image and one video model, uniform over the whole range)`)
+	flag.Float64Var(&cfg.sigma, "sigma", 0.2, `σ of a task's lognormal factor around its model's typical time (-spread model)`)
 	flag.Parse()
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -65,16 +70,25 @@ type figures struct {
 	LagP50, LagP95 time.Duration
 	LagP50Rel      float64 // median of lag ÷ the task's duration
 	ReadsHist      [5]int  // tasks read 1, 2, 3, 4, 5+ times
-	Child          childReport
+	// Shares of the slot time (parallelism × makespan): tasks running,
+	// finished but not yet seen, and neither (slots idle or between tasks).
+	Running, Unseen float64
+	// LagByReads is the summed lag of tasks read once, and of the rest.
+	LagOnce, LagMore time.Duration
+	Child            childReport
 }
 
 // childEnv makes the binary (or the test binary) run one apply and report.
 const childEnv = "BENCH_CHILD"
 
 func run(cfg config, out io.Writer) error {
-	fmt.Fprintf(out, "jobs %d, parallelism %d, scale %g (images %s–%s, videos %s–%s), %d%% videos\n\n",
+	spread := "uniform over the range, one model per kind"
+	if cfg.spread == "model" {
+		spread = fmt.Sprintf("%d models, each its typical time × lognormal σ %g", len(benchModels), cfg.sigma)
+	}
+	fmt.Fprintf(out, "jobs %d, parallelism %d, scale %g (images %s–%s, videos %s–%s; %s), %d%% videos\n\n",
 		cfg.jobs, cfg.parallelism, cfg.scale, scaled(cfg, time.Second), scaled(cfg, 3*time.Second),
-		scaled(cfg, 5*time.Second), scaled(cfg, 15*time.Second), int(cfg.videoShare*100))
+		scaled(cfg, 5*time.Second), scaled(cfg, 15*time.Second), spread, int(cfg.videoShare*100))
 	var all []figures
 	for _, strategy := range []string{"adaptive", "fixed-3s/8s/20s"} {
 		f, err := measure(cfg, strategy)
@@ -98,7 +112,10 @@ func run(cfg config, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	for _, f := range all {
-		fmt.Fprintf(out, "%s: tasks read 1/2/3/4/5+ times: %v\n", f.Strategy, f.ReadsHist)
+		fmt.Fprintf(out, "%s: tasks read 1/2/3/4/5+ times: %v; slot time: running %.1f%%, finished but unseen %.1f%% (%.1f%% read once, %.1f%% read more), idle %.1f%%\n",
+			f.Strategy, f.ReadsHist, 100*f.Running, 100*f.Unseen,
+			100*f.Unseen*float64(f.LagOnce)/float64(max(1, f.LagOnce+f.LagMore)), 100*f.Unseen*float64(f.LagMore)/float64(max(1, f.LagOnce+f.LagMore)),
+			100*(1-f.Running-f.Unseen))
 	}
 	return nil
 }
@@ -111,9 +128,31 @@ func scaled(cfg config, d time.Duration) time.Duration {
 	return time.Duration(float64(d) * cfg.scale).Round(time.Millisecond)
 }
 
+// benchModel is a model a bench manifest uses and, with -spread model, its
+// typical task duration before scaling. Real generation times depend mostly
+// on the model (and its size settings); a model's tasks scatter around its
+// typical time, and the models spread over the kind's range.
+type benchModel struct {
+	id      string
+	kind    apipod.Kind
+	typical time.Duration
+}
+
+var benchModels = []benchModel{
+	{"nano-banana-2", apipod.KindImage, 1200 * time.Millisecond},
+	{"seedream-5.0-lite", apipod.KindImage, 1500 * time.Millisecond},
+	{"seedream-v4.5", apipod.KindImage, 1800 * time.Millisecond},
+	{"wan2.7-image", apipod.KindImage, 2100 * time.Millisecond},
+	{"nano-banana-pro", apipod.KindImage, 2400 * time.Millisecond},
+	{"wan2.7-image-pro", apipod.KindImage, 2700 * time.Millisecond},
+	{"veo3-1-fast", apipod.KindVideo, 6 * time.Second},
+	{"seedance-2.0-fast-t2v", apipod.KindVideo, 9 * time.Second},
+	{"seedance-2.0-t2v", apipod.KindVideo, 12 * time.Second},
+}
+
 // durationOf draws a task's duration from the job's prompt, so both
 // strategies see the same tasks.
-func durationOf(cfg config, kind apipod.Kind, prompt string) time.Duration {
+func durationOf(cfg config, model string, kind apipod.Kind, prompt string) time.Duration {
 	h := uint64(14695981039346656037)
 	for _, c := range []byte(prompt) {
 		h = (h ^ uint64(c)) * 1099511628211
@@ -123,17 +162,30 @@ func durationOf(cfg config, kind apipod.Kind, prompt string) time.Duration {
 	if kind == apipod.KindVideo {
 		lo, hi = 5*time.Second, 15*time.Second
 	}
-	return scaled(cfg, lo+time.Duration(r.Int64N(int64(hi-lo))))
+	if cfg.spread == "uniform" {
+		return scaled(cfg, lo+time.Duration(r.Int64N(int64(hi-lo))))
+	}
+	typical := lo
+	for _, m := range benchModels {
+		if m.id == model {
+			typical = m.typical
+		}
+	}
+	d := time.Duration(float64(typical) * math.Exp(cfg.sigma*r.NormFloat64()))
+	return scaled(cfg, min(max(d, lo), hi))
 }
 
 func measure(cfg config, strategy string) (figures, error) {
-	if cfg.videoShare < 0 || cfg.videoShare > 1 || cfg.jobs < 1 || cfg.parallelism < 1 || cfg.scale <= 0 {
-		return figures{}, fmt.Errorf("want jobs ≥ 1, parallelism ≥ 1, scale > 0 and 0 ≤ video-share ≤ 1")
+	if cfg.videoShare < 0 || cfg.videoShare > 1 || cfg.jobs < 1 || cfg.parallelism < 1 || cfg.scale <= 0 || cfg.sigma < 0 {
+		return figures{}, fmt.Errorf("want jobs ≥ 1, parallelism ≥ 1, scale > 0, sigma ≥ 0 and 0 ≤ video-share ≤ 1")
+	}
+	if cfg.spread != "model" && cfg.spread != "uniform" {
+		return figures{}, fmt.Errorf(`-spread %q: want "model" or "uniform"`, cfg.spread)
 	}
 	srv := apipodtest.NewServer(apipodtest.Options{
 		APIKey: "sk-bench",
-		Duration: func(_ string, kind apipod.Kind, body map[string]any) time.Duration {
-			return durationOf(cfg, kind, fmt.Sprint(body["prompt"]))
+		Duration: func(model string, kind apipod.Kind, body map[string]any) time.Duration {
+			return durationOf(cfg, model, kind, fmt.Sprint(body["prompt"]))
 		},
 	})
 	defer srv.Close()
@@ -170,7 +222,7 @@ func measure(cfg config, strategy string) (figures, error) {
 
 func analyse(cfg config, strategy string, rep childReport, ts []apipodtest.TaskTiming) figures {
 	f := figures{Strategy: strategy, Makespan: rep.Wall, Child: rep}
-	var sum, longest time.Duration
+	var sum, longest, sumLag time.Duration
 	var lags []time.Duration
 	var rel []float64
 	reads := 0
@@ -183,10 +235,18 @@ func analyse(cfg config, strategy string, rep childReport, ts []apipodtest.TaskT
 		if !t.SeenEnded.IsZero() {
 			lag := t.SeenEnded.Sub(t.Ended)
 			lags = append(lags, lag)
+			sumLag += lag
+			if t.StatusReads == 1 {
+				f.LagOnce += lag
+			} else {
+				f.LagMore += lag
+			}
 			rel = append(rel, float64(lag)/float64(d))
 		}
 	}
 	f.LowerBound = max(sum/time.Duration(cfg.parallelism), longest)
+	slot := float64(rep.Wall) * float64(cfg.parallelism)
+	f.Running, f.Unseen = float64(sum)/slot, float64(sumLag)/slot
 	f.ReadsPerTask = float64(reads) / float64(max(1, len(ts)))
 	slices.Sort(lags)
 	slices.Sort(rel)
@@ -202,12 +262,23 @@ func manifestYAML(cfg config) []byte {
 	fmt.Fprintf(&b, "version: 1\nsettings:\n  parallelism: %d\n  retries: 0\n  poll: {initial: %s, max: %s}\njobs:\n",
 		cfg.parallelism, scaled(cfg, 2*time.Second), scaled(cfg, 30*time.Second))
 	r := rand.New(rand.NewPCG(cfg.seed, 7))
+	var images, videos []benchModel
+	for _, m := range benchModels {
+		if m.kind == apipod.KindVideo {
+			videos = append(videos, m)
+		} else {
+			images = append(images, m)
+		}
+	}
+	if cfg.spread == "uniform" {
+		images, videos = images[:1], videos[:1]
+	}
 	for i := range cfg.jobs {
 		if r.Float64() < cfg.videoShare {
-			fmt.Fprintf(&b, "  job-%05d: {model: veo3-1-fast, prompt: \"bench clip %d\"}\n", i, i)
+			fmt.Fprintf(&b, "  job-%05d: {model: %s, prompt: \"bench clip %d\"}\n", i, videos[r.IntN(len(videos))].id, i)
 			continue
 		}
-		fmt.Fprintf(&b, "  job-%05d: {model: nano-banana-2, prompt: \"bench image %d\"}\n", i, i)
+		fmt.Fprintf(&b, "  job-%05d: {model: %s, prompt: \"bench image %d\"}\n", i, images[r.IntN(len(images))].id, i)
 	}
 	return []byte(b.String())
 }

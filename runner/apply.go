@@ -184,7 +184,7 @@ func (r *run) runJob(ctx context.Context, n *node) error {
 		}
 		resumedSend = false
 		jr.TaskID = att.TaskID
-		task, readings, err := r.poll(ctx, st, att)
+		task, reads, err := r.poll(ctx, st, att)
 		if err != nil {
 			var apiErr *apipod.APIError
 			switch {
@@ -200,7 +200,7 @@ func (r *run) runJob(ctx context.Context, n *node) error {
 			return r.fail(st, jr, fmt.Errorf("poll task %s: %w", att.TaskID, err), false)
 		}
 		if task.Status == apipod.StatusCompleted {
-			r.completed(st, jr, att, task, readings)
+			r.completed(st, jr, att, task, reads)
 			if len(n.down) > 0 {
 				// Dependents send these URLs; make them durable first so a
 				// crash cannot lead a rerun to send other URLs under the
@@ -484,7 +484,7 @@ func (r *run) submit(ctx context.Context, st *Step, jr *JobResult, att *lockfile
 	return nil
 }
 
-func (r *run) completed(st *Step, jr *JobResult, att *lockfile.Attempt, task *apipod.Task, readings []ProgressSample) {
+func (r *run) completed(st *Step, jr *JobResult, att *lockfile.Attempt, task *apipod.Task, reads *taskReads) {
 	now := r.cfg.Now().UTC()
 	done := task.CompletedAt
 	if done.IsZero() {
@@ -494,7 +494,7 @@ func (r *run) completed(st *Step, jr *JobResult, att *lockfile.Attempt, task *ap
 	// completion is the better measure of a task's duration.
 	jr.Duration = now.Sub(att.SubmittedAt)
 	if !att.SubmittedAt.IsZero() && st.Action != Resume {
-		r.durs.learn(st.Job.Model, jr.Duration, readings)
+		r.durs.learn(st.Job.Model, jr.Duration, reads)
 	}
 	r.cfg.Store.Update(func(f *lockfile.File) {
 		lj := f.Jobs[st.Job.ID]

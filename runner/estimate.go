@@ -12,48 +12,64 @@ import (
 // quantiles, constant memory however long the run.
 const maxSamples = 512
 
-// firstReadShare is the share of a model's tasks that should already be
-// done when they are first read. It is a trade: such a task is read once,
-// a little late; a task still running is read once more, at the end its
-// progress predicts.
-const firstReadShare = 0.35
-
 // durations learns, per model, how long tasks take and how their progress
 // relates to time, from the lockfile's history and from this run, so polls
 // can be placed around each task's expected end.
 type durations struct {
-	mu        sync.Mutex
-	byModel   map[string][]time.Duration // observed, sorted
-	curves    map[string]*progressFit
-	firstRead map[string]time.Duration
+	mu     sync.Mutex
+	models map[string]*modelStats
+	// pooled is the progress curve of every model's readings: a model
+	// whose own curve is not known yet predicts with it, which spares its
+	// first tasks a reading taken only to learn the rate.
+	pooled progressFit
+}
+
+// modelStats is what has been learned of one model.
+type modelStats struct {
+	sorted []time.Duration // observed durations, sorted, thinned past maxSamples
+	sum    time.Duration   // of every observed duration, for the mean
+	n      int
+	curve  progressFit
+	// spread holds, sorted, the latest durations learned without bias
+	// (see exploreEvery); spreadOrder the same, oldest first.
+	spread, spreadOrder []time.Duration
+	firstAt             time.Duration // when to read a task first; 0 while unknown
+	earlyShare          float64       // of spread[0], when an exploring task is read
+	coldShare           float64       // of poll.initial, when a task is read first before firstAt is known
+	firstReads          int           // tasks of this run learned from
+	silent              int           // tasks that ran without ever reporting progress
 }
 
 func newDurations(f *lockfile.File) *durations {
-	d := &durations{byModel: map[string][]time.Duration{}, curves: map[string]*progressFit{},
-		firstRead: map[string]time.Duration{}}
+	d := &durations{models: map[string]*modelStats{}}
 	for _, j := range f.Jobs {
 		if j.DurationMS > 0 {
-			d.addLocked(j.Model, time.Duration(j.DurationMS)*time.Millisecond)
+			dur := time.Duration(j.DurationMS) * time.Millisecond
+			d.addLocked(j.Model, dur)
+			// Earlier runs' durations are a prior for the spread, replaced
+			// as this run learns its own.
+			d.statsLocked(j.Model).addSpread(dur)
 		}
 	}
-	for model := range d.byModel {
-		d.seedFirstReadLocked(model)
-	}
+	d.placeFirstReadsLocked()
 	return d
 }
 
-// seedFirstReadLocked places a model's first read at half its median
-// duration once three are known, for firstReadWas to adapt from; d.mu is
-// held (or d is not shared yet).
-func (d *durations) seedFirstReadLocked(model string) {
-	if _, ok := d.firstRead[model]; !ok && len(d.byModel[model]) >= 3 {
-		s := d.byModel[model]
-		d.firstRead[model] = s[len(s)/2] / 2
+func (d *durations) statsLocked(model string) *modelStats {
+	ms := d.models[model]
+	if ms == nil {
+		ms = &modelStats{earlyShare: maxEarlyShare, coldShare: 1}
+		d.models[model] = ms
 	}
+	return ms
 }
 
+// addLocked records one observed duration.
 func (d *durations) addLocked(model string, dur time.Duration) {
-	s := d.byModel[model]
+	ms := d.statsLocked(model)
+	ms.sum += dur
+	ms.n++
+	s := ms.sorted
 	i, _ := slices.BinarySearch(s, dur)
 	s = slices.Insert(s, i, dur)
 	if len(s) > maxSamples {
@@ -65,72 +81,92 @@ func (d *durations) addLocked(model string, dur time.Duration) {
 		}
 		s = thin
 	}
-	d.byModel[model] = s
+	ms.sorted = s
+}
+
+// taskReads is what the status reads of one finished task saw.
+type taskReads struct {
+	// Unbiased is set when the task's first read did not depend on when
+	// it would end, Explored when it was read early on purpose.
+	Unbiased, Explored bool
+	Readings           []ProgressSample // 0 < progress < 100, oldest first
+	// Silent counts reads that found the task processing with no progress.
+	Silent int
+	// Learned is set once the task's duration has joined its model's
+	// spread.
+	Learned bool
+}
+
+// total is the task's duration told by its first and last progress
+// readings, or false with fewer than two.
+func (t *taskReads) total() (time.Duration, bool) {
+	if len(t.Readings) < 2 {
+		return 0, false
+	}
+	first, last := t.Readings[0], t.Readings[len(t.Readings)-1]
+	if last.Percent <= first.Percent || last.At <= first.At {
+		return 0, false
+	}
+	perPercent := float64(last.At-first.At) / float64(last.Percent-first.Percent)
+	return last.At + time.Duration(perPercent*float64(100-last.Percent)), true
 }
 
 // learn records a finished task: its observed duration (which includes the
-// detection lag) and, when it was read at least twice while running, its
-// progress curve — derived from the readings alone, so that a late read can
-// never teach the poller to read later still.
-func (d *durations) learn(model string, observed time.Duration, readings []ProgressSample) {
+// detection lag), its progress curve when it was read at least twice while
+// running — derived from the readings alone, so that a late read can never
+// teach the poller to read later still — and, when it was read unbiased,
+// its duration in the model's spread.
+func (d *durations) learn(model string, observed time.Duration, t *taskReads) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.addLocked(model, observed)
-	d.seedFirstReadLocked(model)
-	if len(readings) < 2 {
-		return
+	ms := d.models[model]
+	ms.firstReads++
+	if total, ok := t.total(); ok {
+		for _, r := range t.Readings {
+			x, y := float64(r.Percent)/100, float64(r.At)/float64(total)
+			ms.curve.add(x, y)
+			d.pooled.add(x, y)
+		}
 	}
-	first, last := readings[0], readings[len(readings)-1]
-	if last.Percent <= first.Percent || last.At <= first.At {
-		return
+	if len(t.Readings) == 0 && t.Silent > 0 {
+		ms.silent++
 	}
-	perPercent := float64(last.At-first.At) / float64(last.Percent-first.Percent)
-	total := float64(last.At) + perPercent*float64(100-last.Percent)
-	fit := d.curves[model]
-	if fit == nil {
-		fit = &progressFit{}
-		d.curves[model] = fit
-	}
-	for _, r := range readings {
-		fit.add(float64(r.Percent)/100, float64(r.At)/total)
+	if t.Unbiased && !t.Learned && len(t.Readings) == 0 {
+		d.endedUnseenLocked(ms, t)
 	}
 }
 
-// firstReadAt is when to read a task of the model first, or false while the
-// model has no history.
-func (d *durations) firstReadAt(model string) (time.Duration, bool) {
+// byQuantiles says whether a task of the model that has reported no
+// progress is read at the quantiles of the model's observed durations: when
+// its first read is placed (the task was pending then), or when its tasks
+// run without reporting progress. A model whose first reads merely come
+// after its tasks end is not such a model: its observed durations are only
+// those reads' times.
+func (d *durations) byQuantiles(model string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t, ok := d.firstRead[model]
-	return t, ok
-}
-
-// firstReadWas adapts the first read towards the firstReadShare quantile of
-// the model's durations: later when too few tasks were done by then,
-// earlier when too many were (stochastic approximation, so it needs no true
-// durations, which a poller never sees).
-func (d *durations) firstReadWas(model string, done bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t, ok := d.firstRead[model]
-	if !ok {
-		return
-	}
-	const step = 0.08
-	if done {
-		t = time.Duration(float64(t) * (1 - step*(1-firstReadShare)))
-	} else {
-		t = time.Duration(float64(t) * (1 + step*firstReadShare))
-	}
-	d.firstRead[model] = t
+	ms := d.models[model]
+	return ms != nil && (ms.firstAt > 0 || ms.silent >= 3)
 }
 
 // predict estimates a task's whole duration from one progress reading, or
-// false while the model's progress curve is unknown.
+// false while no progress curve is known.
 func (d *durations) predict(model string, r ProgressSample) (time.Duration, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	a, b, ok := d.curves[model].line()
+	return d.predictLocked(d.models[model], r)
+}
+
+func (d *durations) predictLocked(ms *modelStats, r ProgressSample) (time.Duration, bool) {
+	var curve *progressFit
+	if ms != nil {
+		curve = &ms.curve
+	}
+	a, b, ok := curve.line()
+	if !ok {
+		a, b, ok = d.pooled.line()
+	}
 	if !ok {
 		return 0, false
 	}
@@ -146,11 +182,11 @@ func (d *durations) predict(model string, r ProgressSample) (time.Duration, bool
 func (d *durations) quantile(model string, q float64) (time.Duration, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := d.byModel[model]
-	if len(s) < 3 {
+	ms := d.models[model]
+	if ms == nil || len(ms.sorted) < 3 {
 		return 0, false
 	}
-	return s[min(len(s)-1, int(q*float64(len(s))))], true
+	return ms.sorted[min(len(ms.sorted)-1, int(q*float64(len(ms.sorted))))], true
 }
 
 // progressFit relates a model's reported progress to the share of its

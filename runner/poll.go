@@ -34,10 +34,15 @@ func (r *run) timeout(st *Step) time.Duration {
 
 // poll reads a task's status until it ends or the job's deadline passes,
 // waiting between reads as the poller says.
-// It also returns the task's progress readings, from which the poller learns.
-func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipod.Task, []ProgressSample, error) {
+// It also returns what the reads saw, from which the poller learns.
+func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipod.Task, *taskReads, error) {
 	deadline := att.SubmittedAt.Add(r.timeout(st))
 	ps := PollState{Model: st.Job.Model, Resumed: st.Action == Resume}
+	reads := &taskReads{}
+	if !ps.Resumed {
+		ps.Explore, reads.Unbiased = r.durs.firstReadPlan(st.Job.Model, att.TaskID)
+		reads.Explored = ps.Explore
+	}
 	lastStatus, lastProgress := att.Status, -1
 	for {
 		ps.Elapsed = r.cfg.Now().Sub(att.SubmittedAt)
@@ -51,9 +56,6 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 		}
 		ps.Polls++
 		task, err := r.cfg.API.Status(ctx, st.spec.kind, att.TaskID)
-		if err == nil && ps.Polls == 1 && !ps.Resumed {
-			r.durs.firstReadWas(st.Job.Model, task.Done())
-		}
 		if err != nil {
 			var apiErr *apipod.APIError
 			switch {
@@ -71,10 +73,15 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 			continue
 		}
 		if task.Done() {
-			return task, ps.Progress, nil
+			reads.Readings = ps.Progress
+			return task, reads, nil
 		}
 		if task.Progress > 0 && task.Progress < 100 {
 			ps.Progress = append(ps.Progress, ProgressSample{At: r.cfg.Now().Sub(att.SubmittedAt), Percent: task.Progress})
+			reads.Readings = ps.Progress
+			r.durs.running(st.Job.Model, reads)
+		} else if task.Status == apipod.StatusProcessing {
+			reads.Silent++
 		}
 		if task.Status != lastStatus || task.Progress != lastProgress {
 			if task.Status != lastStatus {

@@ -14,6 +14,7 @@ type Poller interface {
 // PollState is what is known about a task between two status reads.
 type PollState struct {
 	Model    string
+	Explore  bool             // read early on purpose, to learn the model's spread of durations
 	Elapsed  time.Duration    // since submission
 	Polls    int              // status reads so far in this run
 	Resumed  bool             // left in flight by an earlier run
@@ -67,11 +68,14 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 		return a.clamp(s.Elapsed / 4)
 	}
 	if s.Polls == 0 {
-		if t, ok := a.d.firstReadAt(s.Model); ok {
-			return a.jitter(a.clamp(t - s.Elapsed))
+		if t, ok := a.d.firstReadAt(s.Model, s.Explore); ok {
+			// Not jittered: tasks are submitted at their own times, and a
+			// spread first read wastes more slot time on the tasks read late
+			// than it saves on those read early.
+			return a.clamp(t + a.floor/2 - s.Elapsed)
 		}
 	}
-	if _, warm := a.d.quantile(s.Model, 0.5); warm {
+	if _, warm := a.d.quantile(s.Model, 0.5); warm && a.d.byQuantiles(s.Model) {
 		// No progress reported: read at the quantiles of the durations seen.
 		for _, q := range pollQuantiles {
 			if at, _ := a.d.quantile(s.Model, q); at > s.Elapsed+a.floor {
@@ -80,7 +84,10 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 		}
 		return a.jitter(a.clamp(s.Elapsed * 3 / 10))
 	}
-	wait := a.initial
+	// A model whose first reads, unplaced yet, keep finding their tasks
+	// done starts earlier: otherwise it would never see one running and
+	// learn its spread.
+	wait := time.Duration(a.d.coldShare(s.Model) * float64(a.initial))
 	// Stop growing at poll.max: after some 40 reads (20 minutes of a slow
 	// video) wait*8 would overflow into a negative wait, which the floor
 	// turns into a read every few milliseconds.

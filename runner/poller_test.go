@@ -16,7 +16,7 @@ func fakeModel(d *durations, model string, n int) {
 		for _, share := range []float64{0.4, 0.6} {
 			rs = append(rs, ProgressSample{At: time.Duration(share * float64(dur)), Percent: int(100 * (share - 0.2) / 0.8)})
 		}
-		d.learn(model, dur, rs)
+		d.learn(model, dur, &taskReads{Readings: rs})
 	}
 }
 
@@ -53,28 +53,6 @@ func TestAdaptivePollerWaits(t *testing.T) {
 	}
 }
 
-func TestFirstReadAdapts(t *testing.T) {
-	d := newDurations(&lockfile.File{})
-	fakeModel(d, "m", 5)
-	start, ok := d.firstReadAt("m")
-	if !ok {
-		t.Fatal("no first read after five tasks")
-	}
-	// Every task still running at its first read: read later.
-	for range 10 {
-		d.firstReadWas("m", false)
-	}
-	later, _ := d.firstReadAt("m")
-	// Every task already done: read earlier.
-	for range 40 {
-		d.firstReadWas("m", true)
-	}
-	earlier, _ := d.firstReadAt("m")
-	if !(later > start && earlier < later) {
-		t.Fatalf("first read %s → %s → %s", start, later, earlier)
-	}
-}
-
 func TestFixedCadence(t *testing.T) {
 	f := FixedCadence(1)
 	for _, tt := range []struct {
@@ -108,7 +86,7 @@ func TestWaitsStayWithinPollMax(t *testing.T) {
 	cold := newAdaptivePoller(newDurations(&lockfile.File{}), initial, longest)
 	warm := newDurations(&lockfile.File{})
 	for i := range 5 {
-		warm.learn("m", time.Duration(10+i)*time.Minute, nil) // no progress reported
+		warm.learn("m", time.Duration(10+i)*time.Minute, &taskReads{}) // no progress reported
 	}
 	hot := newAdaptivePoller(warm, initial, longest)
 	for range 200 {
@@ -129,16 +107,16 @@ func TestWaitsStayWithinPollMax(t *testing.T) {
 // run has finished.
 func TestHistorySeedsFirstRead(t *testing.T) {
 	f := &lockfile.File{Jobs: map[string]*lockfile.Job{}}
-	for i, ms := range []int64{2000, 2200, 2400, 2600} {
+	for i, ms := range []int64{2000, 2100, 2200, 2300, 2400, 2500} {
 		f.Jobs[string(rune('a'+i))] = &lockfile.Job{Model: "m", DurationMS: ms}
 	}
 	d := newDurations(f)
-	first, ok := d.firstReadAt("m")
-	if !ok || first != 1200*time.Millisecond {
-		t.Fatalf("first read %s, %v; want half the median, 1.2s", first, ok)
+	first, ok := d.firstReadAt("m", false)
+	if !ok || first < 2*time.Second || first > 2500*time.Millisecond {
+		t.Fatalf("first read %s, %v; want within the recorded 2s–2.5s", first, ok)
 	}
 	p := newAdaptivePoller(d, 2*time.Second, 30*time.Second)
-	if w := p.Wait(PollState{Model: "m"}); w < time.Second || w > 1400*time.Millisecond {
-		t.Fatalf("first wait %s, want about 1.2s", w)
+	if w := p.Wait(PollState{Model: "m"}); w < first || w > first+100*time.Millisecond {
+		t.Fatalf("first wait %s, want just after %s", w, first)
 	}
 }
