@@ -28,13 +28,17 @@ type ProgressSample struct {
 }
 
 // adaptivePoller places polls around each task's expected end. The first
-// read comes when about a third of the model's tasks are done (learned as
-// the run goes); a task still running then reports its progress, and the
-// model's learned progress curve turns that one reading into a predicted
-// end, where the next read goes. A model without a curve yet is read twice
-// to get the rate; one whose tasks report no progress is read at the
-// quantiles of its durations; one with no history backs off exponentially
-// from settings.poll.initial. Every wait stays within [floor, poll.max].
+// read of each model goes where reads saved and lag spent balance under
+// one lag budget for the whole run (see lagBudget), placed from the
+// model's spread of durations learned as the run goes; a task still running
+// then reports its progress, and the learned progress curve (the model's,
+// or all models' until it has its own) turns that one reading into a
+// predicted end, where the next read goes. A model without a curve yet is
+// read twice to get the rate; one whose tasks report no progress is read at
+// the quantiles of its durations; one with no spread yet backs off
+// exponentially from settings.poll.initial, starting earlier while its
+// tasks keep ending before that first read. Every wait stays within
+// [floor, poll.max].
 type adaptivePoller struct {
 	d                   *durations
 	initial, max, floor time.Duration
