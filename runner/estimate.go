@@ -133,7 +133,7 @@ func (d *durations) learn(model string, observed time.Duration, t *taskReads) {
 		ms.silent++
 	}
 	if t.Unbiased && !t.Learned && len(t.Readings) == 0 {
-		d.endedUnseenLocked(ms, t)
+		ms.endedUnseen(t)
 	}
 }
 

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// lagBudget is the share of the run's slot time that finished tasks may
-// spend unnoticed, waiting for their first read, in exchange for fewer
-// status reads. Every first read is a trade: a task already done by then is
+// lagBudget is how much time finished tasks may spend unnoticed, waiting
+// for their first read, as a share of the run's work (the tasks' summed
+// durations), in exchange for fewer status reads. Every first read is a trade: a task already done by then is
 // read once, a little late, and holds its slot meanwhile; a task still
 // running is read once more, at the end its progress predicts.
 //
@@ -114,10 +114,10 @@ func (d *durations) running(model string, t *taskReads) {
 	}
 }
 
-// endedUnseenLocked learns from a task read unbiased that was done before
-// it was ever seen running: it says only that it ended before, so the next
-// such reads go earlier, to find their tasks running. d.mu is held.
-func (d *durations) endedUnseenLocked(ms *modelStats, t *taskReads) {
+// endedUnseen learns from a task read unbiased that was done before it was
+// ever seen running: it says only that it ended before, so the next such
+// reads go earlier, to find their tasks running.
+func (ms *modelStats) endedUnseen(t *taskReads) {
 	if t.Explored {
 		ms.earlyShare *= 0.7
 	} else {
