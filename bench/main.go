@@ -70,12 +70,11 @@ type figures struct {
 	LagP50, LagP95 time.Duration
 	LagP50Rel      float64 // median of lag ÷ the task's duration
 	ReadsHist      [5]int  // tasks read 1, 2, 3, 4, 5+ times
-	// Shares of the slot time (parallelism × makespan): tasks running,
-	// finished but not yet seen, and neither (slots idle or between tasks).
-	Running, Unseen float64
-	// LagByReads is the summed lag of tasks read once, and of the rest.
-	LagOnce, LagMore time.Duration
-	Child            childReport
+	// Shares of the slot time (parallelism × makespan): tasks running, and
+	// tasks finished but not yet seen, read once or more; the rest is idle
+	// or between tasks.
+	Running, UnseenOnce, UnseenMore float64
+	Child                           childReport
 }
 
 // childEnv makes the binary (or the test binary) run one apply and report.
@@ -112,10 +111,9 @@ func run(cfg config, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	for _, f := range all {
+		unseen := f.UnseenOnce + f.UnseenMore
 		fmt.Fprintf(out, "%s: tasks read 1/2/3/4/5+ times: %v; slot time: running %.1f%%, finished but unseen %.1f%% (%.1f%% read once, %.1f%% read more), idle %.1f%%\n",
-			f.Strategy, f.ReadsHist, 100*f.Running, 100*f.Unseen,
-			100*f.Unseen*float64(f.LagOnce)/float64(max(1, f.LagOnce+f.LagMore)), 100*f.Unseen*float64(f.LagMore)/float64(max(1, f.LagOnce+f.LagMore)),
-			100*(1-f.Running-f.Unseen))
+			f.Strategy, f.ReadsHist, 100*f.Running, 100*unseen, 100*f.UnseenOnce, 100*f.UnseenMore, 100*(1-f.Running-unseen))
 	}
 	return nil
 }
@@ -222,7 +220,7 @@ func measure(cfg config, strategy string) (figures, error) {
 
 func analyse(cfg config, strategy string, rep childReport, ts []apipodtest.TaskTiming) figures {
 	f := figures{Strategy: strategy, Makespan: rep.Wall, Child: rep}
-	var sum, longest, sumLag time.Duration
+	var sum, longest, lagOnce, lagMore time.Duration
 	var lags []time.Duration
 	var rel []float64
 	reads := 0
@@ -235,18 +233,17 @@ func analyse(cfg config, strategy string, rep childReport, ts []apipodtest.TaskT
 		if !t.SeenEnded.IsZero() {
 			lag := t.SeenEnded.Sub(t.Ended)
 			lags = append(lags, lag)
-			sumLag += lag
 			if t.StatusReads == 1 {
-				f.LagOnce += lag
+				lagOnce += lag
 			} else {
-				f.LagMore += lag
+				lagMore += lag
 			}
 			rel = append(rel, float64(lag)/float64(d))
 		}
 	}
 	f.LowerBound = max(sum/time.Duration(cfg.parallelism), longest)
 	slot := float64(rep.Wall) * float64(cfg.parallelism)
-	f.Running, f.Unseen = float64(sum)/slot, float64(sumLag)/slot
+	f.Running, f.UnseenOnce, f.UnseenMore = float64(sum)/slot, float64(lagOnce)/slot, float64(lagMore)/slot
 	f.ReadsPerTask = float64(reads) / float64(max(1, len(ts)))
 	slices.Sort(lags)
 	slices.Sort(rel)

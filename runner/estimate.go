@@ -27,8 +27,6 @@ type durations struct {
 // modelStats is what has been learned of one model.
 type modelStats struct {
 	sorted []time.Duration // observed durations, sorted, thinned past maxSamples
-	sum    time.Duration   // of every observed duration, for the mean
-	n      int
 	curve  progressFit
 	// spread holds, sorted, the latest durations learned without bias
 	// (see exploreEvery); spreadOrder the same, oldest first.
@@ -67,8 +65,6 @@ func (d *durations) statsLocked(model string) *modelStats {
 // addLocked records one observed duration.
 func (d *durations) addLocked(model string, dur time.Duration) {
 	ms := d.statsLocked(model)
-	ms.sum += dur
-	ms.n++
 	s := ms.sorted
 	i, _ := slices.BinarySearch(s, dur)
 	s = slices.Insert(s, i, dur)
@@ -103,7 +99,12 @@ func (t *taskReads) total() (time.Duration, bool) {
 	if len(t.Readings) < 2 {
 		return 0, false
 	}
-	first, last := t.Readings[0], t.Readings[len(t.Readings)-1]
+	return endFrom(t.Readings[0], t.Readings[len(t.Readings)-1])
+}
+
+// endFrom extends the rate between two progress readings to 100%, or
+// returns false when the second does not come after the first.
+func endFrom(first, last ProgressSample) (time.Duration, bool) {
 	if last.Percent <= first.Percent || last.At <= first.At {
 		return 0, false
 	}
@@ -132,7 +133,7 @@ func (d *durations) learn(model string, observed time.Duration, t *taskReads) {
 	if len(t.Readings) == 0 && t.Silent > 0 {
 		ms.silent++
 	}
-	if t.Unbiased && !t.Learned && len(t.Readings) == 0 {
+	if t.Unbiased && len(t.Readings) == 0 {
 		ms.endedUnseen(t)
 	}
 }

@@ -9,9 +9,10 @@ import (
 
 // lagBudget is how much time finished tasks may spend unnoticed, waiting
 // for their first read, as a share of the run's work (the tasks' summed
-// durations), in exchange for fewer status reads. Every first read is a trade: a task already done by then is
-// read once, a little late, and holds its slot meanwhile; a task still
-// running is read once more, at the end its progress predicts.
+// durations), in exchange for fewer status reads. Every first read is a
+// trade: a task already done by then is read once, a little late, and
+// holds its slot meanwhile; a task still running is read once more, at the
+// end its progress predicts.
 //
 // Each model's first read goes where it minimises reads + lag/τ over that
 // model's durations, with one τ (the slot time a saved read is worth) for

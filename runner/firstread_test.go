@@ -22,10 +22,9 @@ func TestBestFirstRead(t *testing.T) {
 		{"lag dear", time.Millisecond, time.Second, 0},
 		// Reads are dear: read once, after the last end; lag (3+2+1)/4 s.
 		{"reads dear", time.Hour, 4 * time.Second, 1500 * time.Millisecond},
-		// At τ = 2 s, reading at 3 s costs 1/4 + 0.75 s/2 s = 0.625 reads,
-		// less than at 2 s (0.5 + 0.25/2 = 0.625 too, found first), at 4 s
-		// (0 + 1.5/2 = 0.75) or at 1 s (0.75).
-		{"balanced", 2 * time.Second, 2 * time.Second, 250 * time.Millisecond},
+		// At τ = 1.5 s, reading at 2 s costs 2/4 + 0.25 s ÷ 1.5 s = 0.67;
+		// at 1 s 0.75, at 3 s 1/4 + 0.75/1.5 = 0.75, at 4 s 1.5/1.5 = 1.
+		{"balanced", 1500 * time.Millisecond, 2 * time.Second, 250 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,14 +40,13 @@ func TestBestFirstRead(t *testing.T) {
 // [lo, hi], each read unbiased while running, as the cold reads and the
 // exploring reads are.
 func spreadModel(d *durations, r *rand.Rand, model string, n int, lo, hi time.Duration) {
-	for i := range n {
+	for range n {
 		dur := lo + time.Duration(r.Int64N(int64(hi-lo)))
 		reads := &taskReads{Unbiased: true, Readings: []ProgressSample{{At: dur / 4, Percent: 10}, {At: dur / 2, Percent: 40}}}
 		// The readings say 10% → 40% over a quarter of the task: it ends at
 		// dur/2 + 60 × (dur/4 ÷ 30) = dur.
 		d.running(model, reads)
 		d.learn(model, dur, reads)
-		_ = i
 	}
 }
 

@@ -73,12 +73,11 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 			continue
 		}
 		if task.Done() {
-			reads.Readings = ps.Progress
 			return task, reads, nil
 		}
 		if task.Progress > 0 && task.Progress < 100 {
-			ps.Progress = append(ps.Progress, ProgressSample{At: r.cfg.Now().Sub(att.SubmittedAt), Percent: task.Progress})
-			reads.Readings = ps.Progress
+			reads.Readings = append(reads.Readings, ProgressSample{At: r.cfg.Now().Sub(att.SubmittedAt), Percent: task.Progress})
+			ps.Progress = reads.Readings
 			r.durs.running(st.Job.Model, reads)
 		} else if task.Status == apipod.StatusProcessing {
 			reads.Silent++

@@ -62,10 +62,8 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 			return a.toward(total, s.Elapsed)
 		}
 		if n >= 2 {
-			p1 := s.Progress[n-2]
-			if last.Percent > p1.Percent && last.At > p1.At {
-				perPercent := float64(last.At-p1.At) / float64(last.Percent-p1.Percent)
-				return a.toward(last.At+time.Duration(perPercent*float64(100-last.Percent)), s.Elapsed)
+			if end, ok := endFrom(s.Progress[n-2], last); ok {
+				return a.toward(end, s.Elapsed)
 			}
 		}
 		// A second reading gives the rate, and teaches the model's curve.
