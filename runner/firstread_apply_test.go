@@ -2,8 +2,6 @@ package runner_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,15 +16,8 @@ import (
 // its first read at 35% of a model's tasks done, read 2.01 times per task
 // here, 18% of them once.
 func TestFirstReadsFindTasksDone(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("version: 1\nsettings:\n  parallelism: 8\n  poll: {initial: 20ms, max: 1s}\njobs:\n")
-	for i := range 96 {
-		fmt.Fprintf(&b, "  img-%d: {model: nano-banana-2, prompt: \"image %d\"}\n", i, i)
-	}
-	for i := range 32 {
-		fmt.Fprintf(&b, "  vid-%d: {model: veo3-1-fast, prompt: \"video %d\"}\n", i, i)
-	}
-	e := newEnv(t, b.String(), apipodtest.Options{Duration: func(_ string, kind apipod.Kind, _ map[string]any) time.Duration {
+	yaml := imagesAndVideos("  parallelism: 8\n  poll: {initial: 20ms, max: 1s}\n", 96, 32)
+	e := newEnv(t, yaml, apipodtest.Options{Duration: func(_ string, kind apipod.Kind, _ map[string]any) time.Duration {
 		if kind == apipod.KindVideo {
 			return 120 * time.Millisecond
 		}

@@ -15,15 +15,8 @@ import (
 // no instant do more tasks of a kind run than its limit, and both kinds
 // run at once.
 func TestParallelismPerKind(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("version: 1\nsettings:\n  parallelism: {image: 2, video: 1}\n  poll: {initial: 5ms, max: 10ms}\njobs:\n")
-	for i := range 6 {
-		fmt.Fprintf(&b, "  img-%d: {model: nano-banana-2, prompt: \"image %d\"}\n", i, i)
-	}
-	for i := range 3 {
-		fmt.Fprintf(&b, "  vid-%d: {model: veo3-1-fast, prompt: \"video %d\"}\n", i, i)
-	}
-	e := newEnv(t, b.String(), apipodtest.Options{Duration: apipodtest.Fixed(60 * time.Millisecond)})
+	yaml := imagesAndVideos("  parallelism: {image: 2, video: 1}\n  poll: {initial: 5ms, max: 10ms}\n", 6, 3)
+	e := newEnv(t, yaml, apipodtest.Options{Duration: apipodtest.Fixed(60 * time.Millisecond)})
 	if _, _, err := e.apply(context.Background(), testKey, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -50,4 +43,18 @@ func TestParallelismPerKind(t *testing.T) {
 		t.Fatal("images and videos never ran at once")
 	}
 	e.checkOutputs(9)
+}
+
+// imagesAndVideos is a manifest with the given settings lines and jobs
+// img-0… of nano-banana-2 and vid-0… of veo3-1-fast.
+func imagesAndVideos(settings string, images, videos int) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nsettings:\n" + settings + "jobs:\n")
+	for i := range images {
+		fmt.Fprintf(&b, "  img-%d: {model: nano-banana-2, prompt: \"image %d\"}\n", i, i)
+	}
+	for i := range videos {
+		fmt.Fprintf(&b, "  vid-%d: {model: veo3-1-fast, prompt: \"video %d\"}\n", i, i)
+	}
+	return b.String()
 }
