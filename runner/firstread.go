@@ -22,7 +22,7 @@ import (
 // spread, where a wasted share of a task is little time, and a model of
 // long tasks early. A fixed share of tasks done at the first read, the same
 // for every model, reads more for the same lag.
-const lagBudget = 0.04
+const lagBudget = 0.045
 
 const (
 	// minSpread is how many unbiased durations a model needs before its

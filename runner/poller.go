@@ -102,7 +102,7 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 // toward aims a read just past a predicted end: the slack absorbs small
 // prediction errors, which would otherwise cost a second read.
 func (a *adaptivePoller) toward(end, elapsed time.Duration) time.Duration {
-	return a.clamp(end + end/50 + a.floor/2 - elapsed)
+	return a.clamp(end + end/100 + a.floor/4 - elapsed)
 }
 
 func (a *adaptivePoller) clamp(d time.Duration) time.Duration {
