@@ -40,6 +40,8 @@ type config struct {
 	seed        uint64
 	spread      string  // "model" or "uniform"
 	sigma       float64 // of a task's lognormal factor, with spread "model"
+	baseline    bool    // also run the fixed-cadence baseline
+	timings     string  // write each task's timings to this path + strategy + ".jsonl"
 }
 
 func main() {
@@ -54,6 +56,8 @@ func main() {
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the task durations")
 	flag.StringVar(&cfg.spread, "spread", "model", `how durations are drawn: "model" (each model its typical time, times a lognormal factor) or "uniform" (one image and one video model, uniform over the whole range)`)
 	flag.Float64Var(&cfg.sigma, "sigma", 0.2, `σ of a task's lognormal factor around its model's typical time (-spread model)`)
+	flag.BoolVar(&cfg.baseline, "baseline", true, "also run the fixed-cadence baseline (-baseline=false halves the time while tuning)")
+	flag.StringVar(&cfg.timings, "timings", "", "write each task's timings (model, created, ended, seen, reads) as JSON lines to `prefix`.adaptive.jsonl and prefix.fixed.jsonl")
 	flag.Parse()
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -88,8 +92,12 @@ func run(cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "jobs %d, parallelism %d, scale %g (images %s–%s, videos %s–%s; %s), %d%% videos\n\n",
 		cfg.jobs, cfg.parallelism, cfg.scale, scaled(cfg, time.Second), scaled(cfg, 3*time.Second),
 		scaled(cfg, 5*time.Second), scaled(cfg, 15*time.Second), spread, int(cfg.videoShare*100))
+	strategies := []string{"adaptive", "fixed-3s/8s/20s"}
+	if !cfg.baseline {
+		strategies = strategies[:1]
+	}
 	var all []figures
-	for _, strategy := range []string{"adaptive", "fixed-3s/8s/20s"} {
+	for _, strategy := range strategies {
 		f, err := measure(cfg, strategy)
 		if err != nil {
 			return fmt.Errorf("%s: %w", strategy, err)
@@ -215,7 +223,13 @@ func measure(cfg config, strategy string) (figures, error) {
 	if rep.Done != cfg.jobs {
 		return figures{}, fmt.Errorf("child finished %d of %d jobs", rep.Done, cfg.jobs)
 	}
-	return analyse(cfg, strategy, rep, srv.Timings()), nil
+	ts := srv.Timings()
+	if cfg.timings != "" {
+		if err := writeTimings(cfg.timings+"."+strings.Split(strategy, "-")[0]+".jsonl", ts); err != nil {
+			return figures{}, err
+		}
+	}
+	return analyse(cfg, strategy, rep, ts), nil
 }
 
 func analyse(cfg config, strategy string, rep childReport, ts []apipodtest.TaskTiming) figures {
@@ -286,4 +300,26 @@ func rusage() (user, sys time.Duration, maxRSSKB int64) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), ru.Maxrss
+}
+
+// writeTimings writes one JSON object per task, in creation order, with
+// times in nanoseconds since the Unix epoch.
+func writeTimings(path string, ts []apipodtest.TaskTiming) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, t := range ts {
+		var seen int64
+		if !t.SeenEnded.IsZero() {
+			seen = t.SeenEnded.UnixNano()
+		}
+		if err := enc.Encode(map[string]any{"id": t.ID, "model": t.Model, "created": t.Created.UnixNano(),
+			"ended": t.Ended.UnixNano(), "seen": seen, "reads": t.StatusReads}); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }

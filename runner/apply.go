@@ -103,6 +103,7 @@ func Apply(ctx context.Context, cfg Config) (*Result, error) {
 		r.salt = f.Salt
 		r.durs = newDurations(f)
 	})
+	r.durs.expect(cfg.Plan.Steps)
 	r.poller = cfg.Poller
 	if r.poller == nil {
 		r.poller = newAdaptivePoller(r.durs, r.m.Settings.Poll.Initial, r.m.Settings.Poll.Max)

@@ -28,14 +28,17 @@ type durations struct {
 type modelStats struct {
 	sorted []time.Duration // observed durations, sorted, thinned past maxSamples
 	curve  progressFit
-	// spread holds, sorted, the latest durations learned without bias
-	// (see exploreEvery); spreadOrder the same, oldest first.
-	spread, spreadOrder []time.Duration
-	firstAt             time.Duration // when to read a task first; 0 while unknown
-	earlyShare          float64       // of spread[0], when an exploring task is read
-	coldShare           float64       // of poll.initial, when a task is read first before firstAt is known
-	firstReads          int           // tasks of this run learned from
-	silent              int           // tasks that ran without ever reporting progress
+	spread spread
+	// firstAt is when to read a task first; 0 while unknown.
+	firstAt time.Duration
+	// earlyShare is the share of the shortest duration seen after which
+	// an exploring task is read; coldShare the share of poll.initial after
+	// which a task is read first while firstAt is unknown.
+	earlyShare, coldShare float64
+	// tasks is how many tasks of the model the run submits: its weight in
+	// the lag budget.
+	tasks  int
+	silent int // tasks that ran without ever reporting progress
 }
 
 func newDurations(f *lockfile.File) *durations {
@@ -46,11 +49,27 @@ func newDurations(f *lockfile.File) *durations {
 			d.addLocked(j.Model, dur)
 			// Earlier runs' durations are a prior for the spread, replaced
 			// as this run learns its own.
-			d.statsLocked(j.Model).addSpread(dur)
+			d.statsLocked(j.Model).spread.add(observation{At: dur})
 		}
 	}
 	d.placeFirstReadsLocked()
 	return d
+}
+
+// expect records how many tasks of each model the run submits, which
+// weigh the models in the run's lag budget: the run's whole mix, not the
+// tasks seen so far, since the scheduler starts long tasks first and a
+// model's first reads are placed long before most of its tasks run.
+func (d *durations) expect(steps []*Step) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, st := range steps {
+		switch st.Action {
+		case Create, Regenerate, Retry:
+			d.statsLocked(st.Job.Model).tasks++
+		}
+	}
+	d.placeFirstReadsLocked()
 }
 
 func (d *durations) statsLocked(model string) *modelStats {
@@ -88,9 +107,11 @@ type taskReads struct {
 	Readings           []ProgressSample // 0 < progress < 100, oldest first
 	// Silent counts reads that found the task processing with no progress.
 	Silent int
+	// DoneAt is when the read that found the task done was sent.
+	DoneAt time.Duration
 	// Learned is set once the task's duration has joined its model's
-	// spread.
-	Learned bool
+	// spread, Fitted once its readings have joined the progress curves.
+	Learned, Fitted bool
 }
 
 // total is the task's duration told by its first and last progress
@@ -122,19 +143,39 @@ func (d *durations) learn(model string, observed time.Duration, t *taskReads) {
 	defer d.mu.Unlock()
 	d.addLocked(model, observed)
 	ms := d.models[model]
-	ms.firstReads++
-	if total, ok := t.total(); ok {
-		for _, r := range t.Readings {
-			x, y := float64(r.Percent)/100, float64(r.At)/float64(total)
-			ms.curve.add(x, y)
-			d.pooled.add(x, y)
-		}
-	}
+	d.fitLocked(model, t)
 	if len(t.Readings) == 0 && t.Silent > 0 {
 		ms.silent++
 	}
-	if t.Unbiased && len(t.Readings) == 0 {
-		ms.endedUnseen(t)
+	switch {
+	case len(t.Readings) == 0:
+		// Never seen running: it ended by the read that found it done.
+		if t.Unbiased {
+			ms.endedUnseen(t)
+		}
+		d.observeLocked(ms, observation{At: t.DoneAt, Ended: true})
+	case !t.Learned:
+		// It ended before a second reading gave its rate: between its
+		// last reading and the read that found it done.
+		last := t.Readings[len(t.Readings)-1].At
+		d.observeLocked(ms, observation{At: last + (t.DoneAt-last)/2})
+	}
+}
+
+// fitLocked adds a task's progress readings to its model's curve and the
+// pooled one, once per task and only with at least two readings, from which
+// alone its duration is derived. d.mu is held.
+func (d *durations) fitLocked(model string, t *taskReads) {
+	total, ok := t.total()
+	if !ok || t.Fitted {
+		return
+	}
+	t.Fitted = true
+	ms := d.statsLocked(model)
+	for _, r := range t.Readings {
+		x, y := float64(r.Percent)/100, float64(r.At)/float64(total)
+		ms.curve.add(x, y)
+		d.pooled.add(x, y)
 	}
 }
 

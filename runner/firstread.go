@@ -3,7 +3,6 @@ package runner
 import (
 	"hash/fnv"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -22,20 +21,16 @@ import (
 // spread, where a wasted share of a task is little time, and a model of
 // long tasks early. A fixed share of tasks done at the first read, the same
 // for every model, reads more for the same lag.
-const lagBudget = 0.045
+const lagBudget = 0.07
 
 const (
-	// minSpread is how many unbiased durations a model needs before its
-	// first read is placed by them.
+	// minSpread is how many durations a model's spread needs before its
+	// first read is placed by it.
 	minSpread = 5
-	// spreadSamples bounds the unbiased durations kept per model.
-	spreadSamples = 64
 	// exploreEvery is how often (one task in so many) a task is read early
-	// on purpose: read while running, its progress tells its true duration.
-	// Tasks read at the first-read time cannot: those already done say only
-	// that they ended before it, so the durations they would teach lean
-	// long. One early read in 16 keeps the spread current for about 1/16 of
-	// a read per task.
+	// on purpose. The spread learns how many tasks end by the first-read
+	// time from every task, but how long before it they end only from
+	// tasks read earlier than they end: a model's first tasks, and these.
 	exploreEvery = 16
 	// maxEarlyShare places an exploring read at this share of the
 	// shortest duration in the spread, or earlier after exploring reads
@@ -54,7 +49,7 @@ func (d *durations) firstReadAt(model string, explore bool) (time.Duration, bool
 		return 0, false
 	}
 	if explore {
-		return time.Duration(ms.earlyShare * float64(ms.spread[0])), true
+		return time.Duration(ms.earlyShare * float64(ms.spread.shortest())), true
 	}
 	return ms.firstAt, true
 }
@@ -88,15 +83,21 @@ func (d *durations) coldShare(model string) float64 {
 	return 1
 }
 
-// running learns from a progress reading of a task read unbiased: its
-// predicted duration joins the model's spread at once, not when the task
-// ends, so that a model's first reads are placed within its first tasks.
+// running learns from a progress reading: the task's predicted duration
+// joins the model's spread at once, not when the task ends, so that a
+// model's first reads are placed within its first tasks.
 func (d *durations) running(model string, t *taskReads) {
-	if !t.Unbiased || t.Learned || len(t.Readings) == 0 {
-		return
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if _, _, ok := d.pooled.line(); !ok && len(t.Readings) >= 2 {
+		// The run's first tasks teach the pooled curve as soon as they
+		// give a rate, not when they end: the rest of the first wave,
+		// pending until now, then predicts its end from one reading.
+		d.fitLocked(model, t)
+	}
+	if t.Learned || len(t.Readings) == 0 {
+		return
+	}
 	ms := d.statsLocked(model)
 	dur, ok := t.total()
 	if !ok {
@@ -109,8 +110,14 @@ func (d *durations) running(model string, t *taskReads) {
 	if t.Explored {
 		ms.earlyShare = min(ms.earlyShare*1.05, maxEarlyShare)
 	}
-	ms.addSpread(dur)
-	if len(ms.spread) >= minSpread {
+	d.observeLocked(ms, observation{At: dur})
+}
+
+// observeLocked adds an observation to the model's spread and places the
+// first reads again. d.mu is held.
+func (d *durations) observeLocked(ms *modelStats, o observation) {
+	ms.spread.add(o)
+	if ms.spread.exact >= minSpread {
 		d.placeFirstReadsLocked()
 	}
 }
@@ -126,19 +133,6 @@ func (ms *modelStats) endedUnseen(t *taskReads) {
 	}
 }
 
-// addSpread adds one duration to the model's spread, dropping the oldest
-// past spreadSamples.
-func (ms *modelStats) addSpread(d time.Duration) {
-	if len(ms.spreadOrder) >= spreadSamples {
-		j, _ := slices.BinarySearch(ms.spread, ms.spreadOrder[0])
-		ms.spread = slices.Delete(ms.spread, j, j+1)
-		ms.spreadOrder = ms.spreadOrder[1:]
-	}
-	ms.spreadOrder = append(ms.spreadOrder, d)
-	j, _ := slices.BinarySearch(ms.spread, d)
-	ms.spread = slices.Insert(ms.spread, j, d)
-}
-
 // placeFirstReadsLocked sets every model's first read for one τ, found by
 // bisection so that the run's expected lag is lagBudget of its work, each
 // model weighed by how many of its tasks this run has read. d.mu is held.
@@ -146,16 +140,16 @@ func (d *durations) placeFirstReadsLocked() {
 	var ready []*modelStats
 	var work float64
 	for _, ms := range d.models {
-		if len(ms.spread) >= minSpread {
+		if ms.spread.exact >= minSpread {
 			ready = append(ready, ms)
-			work += float64(max(ms.firstReads, 1)) * mean(ms.spread)
+			work += float64(max(ms.tasks, 1)) * ms.spread.mean()
 		}
 	}
 	lag := func(tau float64) float64 {
 		var sum float64
 		for _, ms := range ready {
-			_, l := bestFirstRead(ms.spread, tau)
-			sum += float64(max(ms.firstReads, 1)) * l
+			_, l := bestFirstRead(ms.spread.dist, tau)
+			sum += float64(max(ms.tasks, 1)) * l
 		}
 		return sum
 	}
@@ -177,35 +171,27 @@ func (d *durations) placeFirstReadsLocked() {
 		share = min(max((lagBudget*work-lagLo)/(lagHi-lagLo), 0), 1)
 	}
 	for _, ms := range ready {
-		atLo, _ := bestFirstRead(ms.spread, lo)
-		atHi, _ := bestFirstRead(ms.spread, hi)
+		atLo, _ := bestFirstRead(ms.spread.dist, lo)
+		atHi, _ := bestFirstRead(ms.spread.dist, hi)
 		ms.firstAt = atLo + time.Duration(share*float64(atHi-atLo))
 	}
 }
 
 // bestFirstRead returns the first-read time that minimises expected reads
-// + lag/tau over sorted durations, and the expected lag there. Reading at
-// the k-th duration reads the k tasks up to it once, each late by its
+// + lag/tau over a distribution of durations, and the expected lag there.
+// Reading at a duration reads the tasks up to it once, each late by its
 // distance, and the rest twice.
-func bestFirstRead(sorted []time.Duration, tau float64) (time.Duration, float64) {
-	n := float64(len(sorted))
-	best, bestCost, bestLag := sorted[0], math.Inf(1), 0.0
-	var prefix float64
-	for k, t := range sorted {
-		prefix += float64(t)
-		lag := (float64(k+1)*float64(t) - prefix) / n
-		cost := (n-float64(k+1))/n + lag/tau
+func bestFirstRead(dist []mass, tau float64) (time.Duration, float64) {
+	best, bestCost, bestLag := time.Duration(0), math.Inf(1), 0.0
+	var done, prefix float64
+	for _, m := range dist {
+		done += m.Share
+		prefix += m.Share * float64(m.At)
+		lag := done*float64(m.At) - prefix
+		cost := 1 - done + lag/tau
 		if cost < bestCost {
-			best, bestCost, bestLag = t, cost, lag
+			best, bestCost, bestLag = m.At, cost, lag
 		}
 	}
 	return best, bestLag
-}
-
-func mean(s []time.Duration) float64 {
-	var sum float64
-	for _, d := range s {
-		sum += float64(d)
-	}
-	return sum / float64(max(len(s), 1))
 }

@@ -10,8 +10,17 @@ import (
 	"github.com/apipod/apipod-batch/lockfile"
 )
 
+// evenly gives each duration the same share.
+func evenly(ds ...time.Duration) []mass {
+	dist := make([]mass, len(ds))
+	for i, d := range ds {
+		dist[i] = mass{At: d, Share: 1 / float64(len(ds))}
+	}
+	return dist
+}
+
 func TestBestFirstRead(t *testing.T) {
-	sorted := []time.Duration{1 * time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second}
+	dist := evenly(1*time.Second, 2*time.Second, 3*time.Second, 4*time.Second)
 	tests := []struct {
 		name    string
 		tau     time.Duration
@@ -28,7 +37,7 @@ func TestBestFirstRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			at, lag := bestFirstRead(sorted, float64(tt.tau))
+			at, lag := bestFirstRead(dist, float64(tt.tau))
 			if at != tt.want || time.Duration(lag) != tt.wantLag {
 				t.Fatalf("bestFirstRead(τ=%s) = %s, lag %s; want %s, lag %s", tt.tau, at, time.Duration(lag), tt.want, tt.wantLag)
 			}
@@ -65,14 +74,13 @@ func TestFirstReadsSpendTheLagBudget(t *testing.T) {
 		t.Fatal("first reads not placed")
 	}
 	shareDone := func(model string, at time.Duration) float64 {
-		s := d.models[model].spread
-		n := 0
-		for _, x := range s {
-			if x <= at {
-				n++
+		var done float64
+		for _, m := range d.models[model].spread.dist {
+			if m.At <= at {
+				done += m.Share
 			}
 		}
-		return float64(n) / float64(len(s))
+		return done
 	}
 	fImg, fVid := shareDone("image", img), shareDone("video", vid)
 	if fImg <= fVid {
@@ -81,9 +89,9 @@ func TestFirstReadsSpendTheLagBudget(t *testing.T) {
 	var lag, work float64
 	for _, m := range []string{"image", "video"} {
 		ms := d.models[m]
-		for _, x := range ms.spread {
-			lag += math.Max(0, float64(ms.firstAt-x))
-			work += float64(x)
+		for _, m := range ms.spread.dist {
+			lag += m.Share * math.Max(0, float64(ms.firstAt-m.At))
+			work += m.Share * float64(m.At)
 		}
 	}
 	if got := lag / work; math.Abs(got-lagBudget) > lagBudget/4 {
@@ -111,7 +119,7 @@ func TestExploringReads(t *testing.T) {
 		t.Errorf("%d of 1600 tasks explore, want about %d", explored, 1600/exploreEvery)
 	}
 	early, _ := d.firstReadAt("m", true)
-	if shortest := d.models["m"].spread[0]; early >= shortest {
+	if shortest := d.models["m"].spread.shortest(); early >= shortest {
 		t.Errorf("exploring read at %s, want before the shortest task, %s", early, shortest)
 	}
 	if explore, unbiased := d.firstReadPlan("new", "x"); explore || !unbiased {

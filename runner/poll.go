@@ -55,6 +55,10 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 			}
 		}
 		ps.Polls++
+		// A reading is dated when its request leaves, not when its answer
+		// comes back: a read aimed at the end it predicts then reaches the
+		// server at that end, not a round trip after it.
+		sent := r.cfg.Now().Sub(att.SubmittedAt)
 		task, err := r.cfg.API.Status(ctx, st.spec.kind, att.TaskID)
 		if err != nil {
 			var apiErr *apipod.APIError
@@ -73,12 +77,15 @@ func (r *run) poll(ctx context.Context, st *Step, att *lockfile.Attempt) (*apipo
 			continue
 		}
 		if task.Done() {
+			reads.DoneAt = sent
 			return task, reads, nil
 		}
 		if task.Progress > 0 && task.Progress < 100 {
-			reads.Readings = append(reads.Readings, ProgressSample{At: r.cfg.Now().Sub(att.SubmittedAt), Percent: task.Progress})
+			reads.Readings = append(reads.Readings, ProgressSample{At: sent, Percent: task.Progress})
 			ps.Progress = reads.Readings
-			r.durs.running(st.Job.Model, reads)
+			if !ps.Resumed {
+				r.durs.running(st.Job.Model, reads)
+			}
 		} else if task.Status == apipod.StatusProcessing {
 			reads.Silent++
 		}

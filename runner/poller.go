@@ -74,7 +74,7 @@ func (a *adaptivePoller) Wait(s PollState) time.Duration {
 			// Not jittered: tasks are submitted at their own times, and a
 			// spread first read wastes more slot time on the tasks read late
 			// than it saves on those read early.
-			return a.clamp(t + a.floor/2 - s.Elapsed)
+			return a.clamp(t - s.Elapsed)
 		}
 	}
 	if _, warm := a.d.quantile(s.Model, 0.5); warm && a.d.byQuantiles(s.Model) {
