@@ -26,6 +26,8 @@ type node struct {
 type scheduler struct {
 	mu      sync.Mutex
 	free    []*node                 // ready steps that use no slot (Skip)
+	probe   []*node                 // each model's first tasks, which start before the rest (see pop)
+	probed  map[string]int          // tasks of each model put in probe
 	queue   map[apipod.Kind][]*node // ready steps waiting for a slot
 	limit   map[apipod.Kind]int     // slots per kind; 0 means only the total bounds it
 	running map[apipod.Kind]int
@@ -38,7 +40,7 @@ type scheduler struct {
 // results from the lockfile.
 func newScheduler(steps []*Step, results []*JobResult, limit map[apipod.Kind]int) *scheduler {
 	s := &scheduler{wake: make(chan struct{}, 1), left: len(steps), limit: limit,
-		queue: map[apipod.Kind][]*node{}, running: map[apipod.Kind]int{}}
+		queue: map[apipod.Kind][]*node{}, running: map[apipod.Kind]int{}, probed: map[string]int{}}
 	nodes := make([]*node, len(steps))
 	byID := make(map[string]*node, len(steps))
 	for i, st := range steps {
@@ -65,6 +67,11 @@ func newScheduler(steps []*Step, results []*JobResult, limit map[apipod.Kind]int
 func (s *scheduler) enqueue(n *node) {
 	if n.st.Action == Skip {
 		s.free = append(s.free, n)
+		return
+	}
+	if a := n.st.Action; (a == Create || a == Regenerate || a == Retry) && s.probed[n.st.Job.Model] < probeFirst {
+		s.probed[n.st.Job.Model]++
+		s.probe = append(s.probe, n)
 		return
 	}
 	s.queue[n.st.spec.kind] = append(s.queue[n.st.spec.kind], n)
@@ -94,14 +101,31 @@ func (s *scheduler) next(ctx context.Context) *node {
 	}
 }
 
-// pop takes the ready node to start next; s.mu is held. Videos go before
-// images: starting the longest tasks first keeps a few long ones from
-// running alone at the end (longest-processing-time-first list scheduling).
-// Within a kind, nodes start in plan order.
+// probeFirst is how many tasks of each model start before any other task:
+// the poller places a model's first reads from its first tasks' durations
+// (see minSpread), and with every model learned at the start, one trade of
+// reads against lag holds for the whole run. Started after the videos, an
+// image model would be learned only once the videos had spent the budget.
+const probeFirst = minSpread
+
+// pop takes the ready node to start next; s.mu is held. Each model's first
+// tasks go first (see probeFirst), then videos before images: starting the
+// longest tasks first keeps a few long ones from running alone at the end
+// (longest-processing-time-first list scheduling). Within a kind, nodes
+// start in plan order.
 func (s *scheduler) pop() *node {
 	if len(s.free) > 0 {
 		n := s.free[0]
 		s.free = s.free[1:]
+		return n
+	}
+	for i, n := range s.probe {
+		kind := n.st.spec.kind
+		if s.limit[kind] > 0 && s.running[kind] >= s.limit[kind] {
+			continue
+		}
+		s.probe = append(s.probe[:i], s.probe[i+1:]...)
+		s.running[kind]++
 		return n
 	}
 	var best apipod.Kind
