@@ -136,8 +136,8 @@ func endFrom(first, last ProgressSample) (time.Duration, bool) {
 // learn records a finished task: its observed duration (which includes the
 // detection lag), its progress curve when it was read at least twice while
 // running — derived from the readings alone, so that a late read can never
-// teach the poller to read later still — and, when it was read unbiased,
-// its duration in the model's spread.
+// teach the poller to read later still — and, unless its progress already
+// told, what its reads say of its duration, in the model's spread.
 func (d *durations) learn(model string, observed time.Duration, t *taskReads) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -153,7 +153,9 @@ func (d *durations) learn(model string, observed time.Duration, t *taskReads) {
 		if t.Unbiased {
 			ms.endedUnseen(t)
 		}
-		d.observeLocked(ms, observation{At: t.DoneAt, Ended: true})
+		if t.DoneAt > 0 {
+			d.observeLocked(ms, observation{At: t.DoneAt, Ended: true})
+		}
 	case !t.Learned:
 		// It ended before a second reading gave its rate: between its
 		// last reading and the read that found it done.

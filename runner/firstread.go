@@ -56,9 +56,10 @@ func (d *durations) firstReadAt(model string, explore bool) (time.Duration, bool
 
 // firstReadPlan says how a new task's first read goes: explore, read early
 // on purpose; unbiased, read at a time that does not depend on when the
-// task ends (early, or with the model still unknown), so that its duration
-// may join the model's spread. Exploring is decided by the task id, so that
-// a rerun explores the same tasks.
+// task ends (early, or with the model still unknown), so that a read that
+// finds it done moves the next such reads earlier (see endedUnseen).
+// Exploring is decided by the task id, so that a rerun explores the same
+// tasks.
 func (d *durations) firstReadPlan(model, taskID string) (explore, unbiased bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -135,7 +136,7 @@ func (ms *modelStats) endedUnseen(t *taskReads) {
 
 // placeFirstReadsLocked sets every model's first read for one τ, found by
 // bisection so that the run's expected lag is lagBudget of its work, each
-// model weighed by how many of its tasks this run has read. d.mu is held.
+// model weighed by its tasks in this run (see expect). d.mu is held.
 func (d *durations) placeFirstReadsLocked() {
 	var ready []*modelStats
 	var work float64
