@@ -103,10 +103,11 @@ func (s *scheduler) next(ctx context.Context) *node {
 
 // probeFirst is how many tasks of each model start before any other task:
 // the poller places a model's first reads from its first tasks' durations
-// (see minSpread), and with every model learned at the start, one trade of
-// reads against lag holds for the whole run. Started after the videos, an
-// image model would be learned only once the videos had spent the budget.
-const probeFirst = minSpread
+// (see minSpread; twice as many tasks, since some end before they are seen
+// running), and with every model learned at the start, one trade of reads
+// against lag holds for the whole run. Started after the videos, an image
+// model would be learned only once the videos had spent the budget.
+const probeFirst = 2 * minSpread
 
 // pop takes the ready node to start next; s.mu is held. Each model's first
 // tasks go first (see probeFirst), then videos before images: starting the

@@ -21,7 +21,7 @@ import (
 // spread, where a wasted share of a task is little time, and a model of
 // long tasks early. A fixed share of tasks done at the first read, the same
 // for every model, reads more for the same lag.
-const lagBudget = 0.07
+const lagBudget = 0.09
 
 const (
 	// minSpread is how many durations a model's spread needs before its
