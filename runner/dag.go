@@ -69,7 +69,7 @@ func (s *scheduler) enqueue(n *node) {
 		s.free = append(s.free, n)
 		return
 	}
-	if a := n.st.Action; (a == Create || a == Regenerate || a == Retry) && s.probed[n.st.Job.Model] < probeFirst {
+	if n.st.submits() && s.probed[n.st.Job.Model] < probeFirst {
 		s.probed[n.st.Job.Model]++
 		s.probe = append(s.probe, n)
 		return

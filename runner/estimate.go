@@ -64,8 +64,7 @@ func (d *durations) expect(steps []*Step) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, st := range steps {
-		switch st.Action {
-		case Create, Regenerate, Retry:
+		if st.submits() {
 			d.statsLocked(st.Job.Model).tasks++
 		}
 	}

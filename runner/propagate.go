@@ -12,9 +12,12 @@ import (
 )
 
 // renews reports whether the step gives its job new results.
-func (s *Step) renews() bool {
+func (s *Step) renews() bool { return s.submits() || s.Action == Resume }
+
+// submits reports whether the step sends a new task.
+func (s *Step) submits() bool {
 	switch s.Action {
-	case Create, Regenerate, Retry, Resume:
+	case Create, Regenerate, Retry:
 		return true
 	}
 	return false

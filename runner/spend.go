@@ -18,9 +18,7 @@ func (p *Plan) Price(model string) float64 { return p.prices[model] }
 func (p *Plan) Estimate() Estimate {
 	e := Estimate{Unpriced: map[string]int{}}
 	for _, s := range p.Steps {
-		switch s.Action {
-		case Create, Regenerate, Retry:
-		default:
+		if !s.submits() {
 			continue
 		}
 		e.Tasks++
